@@ -1,0 +1,1 @@
+"""The chat agent that builds and runs ad-hoc workflows. Arrives with its own issue."""

@@ -1,0 +1,1 @@
+"""REST service (FastAPI). Arrives with the workflow-service issue; empty until then."""

@@ -1,0 +1,1 @@
+"""Service-side shared code: settings, database models, security. Arrives with the service."""

@@ -1,0 +1,1 @@
+"""Queued execution (Taskiq). Arrives with the worker issue; empty until then."""

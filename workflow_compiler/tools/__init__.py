@@ -1,0 +1,1 @@
+"""Registered tools: callable by ``tool`` nodes and, later, by llm agents."""
