@@ -39,13 +39,24 @@ class NodeContext:
     scope: Mapping[str, Any]
     services: RuntimeServices
     attempt: int = 1
+    node_path: str = ""  # the node's id qualified by its subgraph path, e.g. "m[2].approve"
     emit: EmitFn = field(default=lambda _type, _data: None)
-    config: Mapping[str, Any] = field(default_factory=dict)  # the LangGraph RunnableConfig
+    config: Mapping[str, Any] = field(default_factory=dict)  # runtime and state, for nesting
+    #: compiled templates of this node's config, shared across runs (see ``render``)
+    cache: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
     def render(self, value: Any) -> Any:
+        """Evaluate ``value``'s templates; config values are compiled once per node."""
         from workflow_compiler.expressions import compile_value
 
-        return compile_value(value).evaluate(self.scope)
+        if isinstance(value, str):  # compile_template has its own cache
+            return compile_value(value).evaluate(self.scope)
+        entry = self.cache.get(id(value))
+        if entry is None or entry[0] is not value:
+            entry = (value, compile_value(value))
+            if len(self.cache) < 256:
+                self.cache[id(value)] = entry
+        return entry[1].evaluate(self.scope)
 
 
 @dataclass(slots=True)

@@ -64,6 +64,10 @@ class NodeBase(_Strict):
 
     _timeout_ok = field_validator("timeout")(classmethod(lambda cls, v: _check_duration(v)))
 
+    @property
+    def type_name(self) -> str:
+        return str(getattr(self, "type"))
+
 
 class TransformNode(NodeBase):
     """Builds any JSON value from templates."""

@@ -1,0 +1,174 @@
+"""Common node policies: when, join any, retry, timeout, on_error, and run limits."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import Calls
+from test_shapes import fired, run_collect, spec, t
+
+from workflow_compiler.runtime import WorkflowRuntime
+
+pytestmark = pytest.mark.parametrize("backend", ["memory", "sqlite"], indirect=True)
+
+
+async def test_when_false_skips_node_but_successors_run(runtime: WorkflowRuntime) -> None:
+    s = spec([t("a", 1), t("b", "ran", when="{{ inputs.flag }}"),
+              t("c", {"b": "{{ nodes.b }}"})],
+             [("a", "b"), ("b", "c")], {"c": "{{ nodes.c }}"})
+    result, events = await run_collect(runtime, s, {"flag": False})
+    assert result.outputs == {"c": {"b": None}}
+    assert [e.data for e in events if e.type == "node.skipped"] == [{"reason": "when"}]
+    result, _ = await run_collect(runtime, s, {"flag": True})
+    assert result.outputs == {"c": {"b": "ran"}}
+
+
+async def test_join_any_fires_once_at_first_live_arrival(runtime: WorkflowRuntime) -> None:
+    s = spec([t("a", 1),
+              {"id": "fast", "type": "transform", "value": "fast"},
+              {"id": "slow", "type": "tool", "tool": "test.sleep", "args": {"seconds": 0.05}},
+              t("slow2", "slow"),
+              {"id": "j", "type": "transform", "join": "any",
+               "value": "{{ nodes.fast | default('none') }}"}],
+             [("a", "fast"), ("a", "slow"), ("slow", "slow2"), ("fast", "j"), ("slow2", "j")],
+             {"j": "{{ nodes.j }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.outputs == {"j": "fast"}
+    assert fired(events, "j") == 1
+    started = [e.node_id for e in events if e.type == "node.started"]
+    assert started.index("j") < started.index("slow2")  # did not wait for the slow path
+
+
+async def test_join_any_all_paths_dead_skips(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "c", "type": "condition", "if": "{{ false }}"}, t("x", 1), t("y", 2),
+              {"id": "j", "type": "transform", "join": "any", "value": "j"}, t("after", "end")],
+             [("c", "x", "true"), ("c", "y", "true"), ("x", "j"), ("y", "j"), ("j", "after"),
+              ("c", "after", "false")],
+             {"after": "{{ nodes.after }}", "j": "{{ nodes.j | default('dead') }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.outputs == {"after": "end", "j": "dead"}
+    assert fired(events, "j", "node.skipped") == 1
+
+
+async def test_retry_then_success_emits_retrying(runtime: WorkflowRuntime, calls: Calls) -> None:
+    s = spec([{"id": "f", "type": "tool", "tool": "test.flaky",
+               "args": {"name": "f", "failures": 2},
+               "retry": {"max_attempts": 3, "initial_interval": 0.01, "jitter": False}}],
+             [], {"f": "{{ nodes.f.attempts }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.status == "completed", result.error
+    assert result.outputs == {"f": 3}
+    assert [e.data["attempt"] for e in events if e.type == "node.retrying"] == [1, 2]
+    assert fired(events, "f", "node.started") == 1
+
+
+async def test_retries_exhausted_fail_the_run(runtime: WorkflowRuntime, calls: Calls) -> None:
+    s = spec([{"id": "f", "type": "tool", "tool": "test.flaky",
+               "args": {"name": "g", "failures": 5},
+               "retry": {"max_attempts": 2, "initial_interval": 0.01}}], [])
+    result, events = await run_collect(runtime, s)
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "flaky"
+    assert result.error["node_id"] == "f"
+    assert calls.counts["g"] == 2
+    assert events[-1].type == "run.failed"
+
+
+async def test_non_retryable_errors_are_not_retried(runtime: WorkflowRuntime, calls: Calls) -> None:
+    s = spec([{"id": "f", "type": "tool", "tool": "test.flaky",
+               "args": {"name": "h", "failures": 5, "retryable": False},
+               "retry": {"max_attempts": 4, "initial_interval": 0.01}}], [])
+    result, _ = await run_collect(runtime, s)
+    assert result.status == "failed"
+    assert calls.counts["h"] == 1
+
+
+async def test_on_error_route_takes_error_port(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "f", "type": "tool", "tool": "test.flaky", "on_error": "route",
+               "args": {"name": "r", "failures": 1, "retryable": False}},
+              t("ok", "fine"), t("handler", {"code": "{{ nodes.f.error.code }}"})],
+             [("f", "ok"), ("f", "handler", "error")],
+             {"handled": "{{ nodes.handler | default(none) }}",
+              "ok": "{{ nodes.ok | default(none) }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.status == "completed", result.error
+    assert result.outputs == {"handled": {"code": "flaky"}, "ok": None}
+    failed = [e for e in events if e.type == "node.failed"]
+    assert failed and failed[0].data["handled"] is True
+
+
+async def test_on_error_continue_passes_error_as_output(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "f", "type": "tool", "tool": "test.flaky", "on_error": "continue",
+               "args": {"name": "c", "failures": 1, "retryable": False}},
+              t("next", "{{ nodes.f.error.message }}")],
+             [("f", "next")], {"msg": "{{ nodes.next }}"})
+    result, _ = await run_collect(runtime, s)
+    assert result.outputs == {"msg": "c failed (attempt 1)"}
+
+
+async def test_node_timeout_is_retryable_then_fails(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "slow", "type": "tool", "tool": "test.sleep", "args": {"seconds": 5},
+               "timeout": 0.05, "retry": {"max_attempts": 2, "initial_interval": 0.01}}], [])
+    result, events = await run_collect(runtime, s)
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "node_timeout"
+    assert sum(1 for e in events if e.type == "node.retrying") == 1
+
+
+async def test_max_steps_bounds_a_runaway_loop(runtime: WorkflowRuntime) -> None:
+    s = spec([t("a", 0), t("b", "{{ (nodes.b | default(0)) + 1 }}"),
+              {"id": "c", "type": "condition", "if": "{{ true }}"}, t("out", 1)],
+             [("a", "b"), ("b", "c"), ("c", "b", "true"), ("c", "out", "false")],
+             limits={"max_steps": 30})
+    result, _ = await run_collect(runtime, s)
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "run_limit_exceeded"
+    assert "max_steps=30" in result.error["message"]
+
+
+async def test_run_timeout_fails_the_run(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "slow", "type": "tool", "tool": "test.sleep", "args": {"seconds": 5}}], [],
+             limits={"timeout": 0.1})
+    result, _ = await run_collect(runtime, s)
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "run_limit_exceeded"
+
+
+async def test_secrets_never_reach_outputs_or_events(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "echo", "type": "tool", "tool": "test.count",
+               "args": {"name": "s", "value": "key={{ secrets.api_key }}"}}],
+             [], {"value": "{{ nodes.echo.value }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.status == "completed", result.error
+    assert result.outputs == {"value": "key=***"}
+    assert "SECRET" not in "".join(e.model_dump_json() for e in events)
+    state = await runtime.state(result.run_id)
+    assert "SECRET" not in repr(state["values"])
+
+
+async def test_missing_inputs_are_refused_before_the_run(runtime: WorkflowRuntime) -> None:
+    from workflow_compiler.runtime.runtime import InvalidInputsError
+
+    s = spec([t("a", "{{ inputs.name }}")], [],
+             inputs={"type": "object", "required": ["name"],
+                     "properties": {"name": {"type": "string"}}})
+    with pytest.raises(InvalidInputsError, match="name"):
+        await runtime.start(s, {})
+
+
+async def test_map_item_failure_fails_map_with_index(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "m", "type": "map", "items": "{{ [1, 0, 2] }}", "on_error": "continue",
+               "body": {"nodes": [t("inv", "{{ 10 // item }}")]}},
+              t("after", "{{ nodes.m.error.code }}")],
+             [("m", "after")], {"after": "{{ nodes.after }}"})
+    result, _ = await run_collect(runtime, s)
+    assert result.status == "completed", result.error
+    assert result.outputs == {"after": "map_item_failed"}
+
+
+async def test_map_respects_concurrency(runtime: WorkflowRuntime, calls: Calls) -> None:
+    s = spec([{"id": "m", "type": "map", "items": "{{ range(8) | list }}", "concurrency": 3,
+               "body": {"nodes": [{"id": "p", "type": "tool", "tool": "test.probe"}]}}], [],
+             {"n": "{{ nodes.m | length }}"})
+    result, _ = await run_collect(runtime, s)
+    assert result.outputs == {"n": 8}
+    assert calls.in_flight["max"] == 3

@@ -1,0 +1,1 @@
+"""Lowering of validated specs to LangGraph ``StateGraph``s."""

@@ -1,0 +1,127 @@
+"""Validate + lower + compile, cached by spec hash: a spec is compiled once per process.
+
+A ``CompiledWorkflow`` keeps the LangGraph builder and one compiled graph per
+checkpointer; the checkpointer-less graph serves as a child (map bodies, subworkflows),
+where LangGraph lends it the parent's checkpointer and a namespace of its own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph.state import CompiledStateGraph
+
+from workflow_compiler.compiler.lowering import lower
+from workflow_compiler.compiler.mermaid import draw_mermaid
+from workflow_compiler.compiler.plan import GraphPlan, build_plan
+from workflow_compiler.expressions import CompiledValue, compile_value
+from workflow_compiler.graph.topology import Topology, build_topology
+from workflow_compiler.nodes.base import ValidationContext
+from workflow_compiler.spec.models import MapNode, WorkflowSpec
+
+Graph = CompiledStateGraph[Any, Any, Any, Any]
+
+
+@dataclass(slots=True)
+class CompiledWorkflow:
+    spec: WorkflowSpec
+    spec_hash: str
+    topology: Topology
+    plan: GraphPlan
+    graph: Graph
+    outputs: CompiledValue
+    body_output: CompiledValue | None = None
+    _builder: Any = None
+    _bound: dict[int, Graph] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def with_checkpointer(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
+        if checkpointer is None:
+            return self.graph
+        key = id(checkpointer)
+        with self._lock:
+            graph = self._bound.get(key)
+            if graph is None:
+                graph = self._builder.compile(checkpointer=checkpointer, name=self.spec.name)
+                self._bound[key] = graph
+        return graph
+
+    def evaluate_outputs(self, state: dict[str, Any]) -> dict[str, Any]:
+        from workflow_compiler.compiler.runner import scope_of
+
+        result = self.outputs.evaluate(scope_of(state))
+        return result if isinstance(result, dict) else {"result": result}
+
+    def item_output(self, state: dict[str, Any]) -> Any:
+        """A map body's result for one item: its ``output`` template, else its last sink."""
+        from workflow_compiler.compiler.runner import scope_of
+
+        if self.body_output is not None:
+            return self.body_output.evaluate(scope_of(state))
+        nodes = state.get("nodes", {})
+        order = self.topology.forward_order()
+        sinks = [n for n in order if not self.topology.outgoing[n]]
+        last = sinks[-1] if sinks else order[-1]
+        return nodes.get(last)
+
+    def mermaid(self) -> str:
+        return draw_mermaid(self.spec, self.topology)
+
+
+class WorkflowCompiler:
+    """Validates and compiles specs, keeping the most recent ``max_entries`` by hash."""
+
+    def __init__(
+        self, *, context: ValidationContext | None = None, max_entries: int = 256
+    ) -> None:
+        self.context = context
+        self.max_entries = max_entries
+        self._cache: OrderedDict[str, CompiledWorkflow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def compile(self, raw: object) -> CompiledWorkflow:
+        """Raises ``SpecValidationError`` listing every problem of an invalid spec."""
+        from workflow_compiler.validation import validate_spec
+
+        validated = validate_spec(raw, context=self.context)
+        with self._lock:
+            cached = self._cache.get(validated.spec_hash)
+            if cached is not None:
+                self._cache.move_to_end(validated.spec_hash)
+                return cached
+        compiled = self._build(validated.spec, validated.topology, validated.spec_hash)
+        with self._lock:
+            self._cache[validated.spec_hash] = compiled
+            while len(self._cache) > self.max_entries:
+                self._cache.popitem(last=False)
+        return compiled
+
+    def _build(
+        self, spec: WorkflowSpec, topology: Topology, spec_hash: str,
+        body_output: Any = None,
+    ) -> CompiledWorkflow:
+        plan = build_plan(spec, topology)
+        builder = lower(plan, lambda node: self._compile_body(spec, node, spec_hash))
+        graph = builder.compile(name=spec.name)
+        return CompiledWorkflow(
+            spec=spec, spec_hash=spec_hash, topology=topology, plan=plan, graph=graph,
+            outputs=compile_value(spec.outputs),
+            body_output=compile_value(body_output) if body_output is not None else None,
+            _builder=builder,
+        )
+
+    def _compile_body(self, parent: WorkflowSpec, node: MapNode, parent_hash: str) -> Any:
+        body_spec = WorkflowSpec.model_validate({
+            "name": f"{parent.name}.{node.id}", "nodes": node.body.nodes,
+            "edges": node.body.edges,
+        })
+        topology, _ = build_topology(
+            [n.id for n in body_spec.nodes],
+            [(e.from_, e.port, e.to, i) for i, e in enumerate(body_spec.edges)
+             if e.kind == "main"],
+        )
+        return self._build(body_spec, topology, f"{parent_hash}:{node.id}", node.body.output)

@@ -1,0 +1,179 @@
+"""Static routing facts per node, computed once at compile time so firing a node is cheap.
+
+Every spec node fires exactly once per pass: live (it runs) or dead (a branch not taken
+reached it; it records that and passes the news on). A node with several senders counts
+arrivals and fires when all are in (``join: all``) or at the first live one (``any``).
+Edges leaving a loop and edges closing it are sent by the loop's latch, never by members.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from workflow_compiler.expressions import CompiledTemplate, compile_template
+from workflow_compiler.graph.ports import node_ports
+from workflow_compiler.graph.topology import Loop, Topology
+from workflow_compiler.nodes.base import NodeExecutor, get_executor
+from workflow_compiler.spec.durations import parse_duration
+from workflow_compiler.spec.models import MapNode, NodeBase, RetryPolicy, WorkflowSpec
+
+#: Types that are given a default retry policy when the spec sets none.
+DEFAULT_RETRY: dict[str, RetryPolicy] = {"http": RetryPolicy(max_attempts=3)}
+INTERRUPT_TYPES = frozenset({"approval", "input", "wait", "signal"})
+
+
+def continue_key(header: str) -> str:
+    return f"{header}#loop"
+
+
+def sender_key(target: str, sender: str) -> str:
+    return f"{target}<-{sender}"
+
+
+def fired_key(target: str) -> str:
+    return f"{target}#fired"
+
+
+@dataclass(slots=True)
+class NodePlan:
+    id: str
+    node: NodeBase
+    executor: NodeExecutor
+    #: (source, port) of incoming forward edges (for headers: entry edges only)
+    in_edges: tuple[tuple[str, str], ...] = ()
+    #: who sends arrivals: in_edges' sources, with a loop's latch standing for its members
+    senders: tuple[str, ...] = ()
+    #: which sender each in-edge arrives through (for ``join: any``)
+    edge_sender: tuple[str, ...] = ()
+    is_root: bool = False
+    is_header: bool = False
+    successors: tuple[str, ...] = ()
+    join_targets: dict[str, str] = field(default_factory=dict)  # target -> "all" | "any"
+    all_ports: tuple[str, ...] = ("out",)
+    when: CompiledTemplate | None = None
+    items: CompiledTemplate | None = None  # map nodes: the list to map over
+    secret_names: frozenset[str] = frozenset()
+    retry: RetryPolicy | None = None
+    timeout: float | None = None
+    interrupts: bool = False
+    #: compiled config templates (``NodeContext.render``'s cache), shared across runs
+    compiled: dict[int, tuple[Any, Any]] = field(default_factory=dict)
+
+    @property
+    def arity(self) -> int:
+        return len(self.senders)
+
+
+@dataclass(slots=True)
+class LatchPlan:
+    loop: Loop
+    senders: tuple[str, ...]
+    continue_edges: tuple[tuple[str, str], ...]
+    exit_edges: tuple[tuple[str, str], ...]
+    exit_targets: tuple[str, ...]
+    join_targets: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class GraphPlan:
+    nodes: dict[str, NodePlan]
+    latches: dict[str, LatchPlan]
+    roots: tuple[str, ...]
+    maps: tuple[str, ...]
+
+
+def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
+    node_map = {n.id: n for n in spec.nodes}
+    plans: dict[str, NodePlan] = {}
+    for node_id in topology.node_ids:
+        node = node_map[node_id]
+        retry = node.retry or DEFAULT_RETRY.get(node.type_name)
+        when = compile_template(node.when) if node.when else None
+        plans[node_id] = NodePlan(
+            id=node_id,
+            node=node,
+            executor=get_executor(node.type_name),
+            is_root=node_id in topology.roots,
+            all_ports=tuple(p for p in node_ports(node.model_dump(by_alias=True)) if p != "error"),
+            when=when,
+            secret_names=_secret_names(node),
+            retry=retry if retry is not None and retry.max_attempts > 1 else None,
+            timeout=(parse_duration(node.timeout)
+                     if node.timeout is not None and node.type_name not in INTERRUPT_TYPES
+                     else None),
+            interrupts=node.type_name in INTERRUPT_TYPES,
+            items=compile_template(node.items) if isinstance(node, MapNode) else None,
+        )
+
+    def sender_of(source: str, target: str) -> str:
+        loop = topology.loop_of.get(source)
+        if loop is not None and target not in loop.members:
+            return loop.latch
+        return source
+
+    # incoming edges and senders
+    for node_id, plan in plans.items():
+        loop = topology.loop_of.get(node_id)
+        plan.is_header = loop is not None and loop.header == node_id
+        edges = [e for e in topology.incoming[node_id] if not topology.is_back_edge(e)]
+        plan.in_edges = tuple((e.source, e.port) for e in edges)
+        plan.edge_sender = tuple(sender_of(e.source, node_id) for e in edges)
+        plan.senders = tuple(dict.fromkeys(plan.edge_sender))
+
+    latches: dict[str, LatchPlan] = {}
+    for loop in topology.loops:
+        latches[loop.latch] = LatchPlan(
+            loop=loop,
+            senders=loop.sinks,
+            continue_edges=tuple((e.source, e.port) for e in loop.back_edges),
+            exit_edges=tuple((e.source, e.port) for e in loop.exit_edges),
+            exit_targets=loop.exit_targets,
+        )
+
+    # successors: forward edges that stay inside (or have nothing to do with) loops
+    for node_id, plan in plans.items():
+        targets: list[str] = []
+        for e in topology.outgoing[node_id]:
+            if topology.is_back_edge(e) or topology.is_exit_edge(e):
+                continue
+            targets.append(e.target)
+        loop = topology.loop_of.get(node_id)
+        if loop is not None and node_id in loop.sinks:
+            targets.append(loop.latch)
+        plan.successors = tuple(dict.fromkeys(targets))
+        plan.join_targets = _join_targets(plan.successors, plans, latches)
+    for latch in latches.values():
+        latch.join_targets = _join_targets(latch.exit_targets, plans, latches)
+
+    maps = tuple(n for n, p in plans.items() if isinstance(p.node, MapNode))
+    return GraphPlan(nodes=plans, latches=latches, roots=topology.roots, maps=maps)
+
+
+def _join_targets(
+    targets: tuple[str, ...], plans: dict[str, NodePlan], latches: dict[str, LatchPlan]
+) -> dict[str, str]:
+    joins: dict[str, str] = {}
+    for target in targets:
+        if target in latches:
+            if len(latches[target].senders) > 1:
+                joins[target] = "all"
+            continue
+        plan = plans[target]
+        if plan.arity > 1:
+            joins[target] = plan.node.join
+    return joins
+
+
+def _secret_names(node: NodeBase) -> frozenset[str]:
+    from workflow_compiler.expressions import references_in
+
+    dumped = node.model_dump(by_alias=True, exclude={"id", "type", "name", "description"})
+    if isinstance(node, MapNode):
+        dumped.pop("body", None)
+    names = {
+        str(ref.path[0])
+        for ref in references_in(dumped)
+        if ref.root == "secrets" and ref.path
+    }
+    return frozenset(names)

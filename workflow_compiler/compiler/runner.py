@@ -1,0 +1,291 @@
+"""What one LangGraph node does for one spec node: gate, decide live or dead, run, route.
+
+The policies every node type shares live here, once: ``when``, per-attempt ``timeout``,
+``retry`` (through LangGraph's ``RetryPolicy``: a failed attempt that may be retried is
+re-raised for it; the last one is turned into ``on_error``), events and secret redaction.
+Interrupts (``GraphBubbleUp``) always pass straight through.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from langgraph.errors import GraphBubbleUp
+from langgraph.runtime import Runtime
+from langgraph.types import Command
+
+from workflow_compiler.compiler.context import RunContext
+from workflow_compiler.compiler.plan import (
+    LatchPlan,
+    NodePlan,
+    continue_key,
+    fired_key,
+    sender_key,
+)
+from workflow_compiler.compiler.state import LIVE_OUT
+from workflow_compiler.errors import (
+    ErrorInfo,
+    ExpressionError,
+    GraphwrightError,
+    NodeExecutionError,
+    NodeTimeoutError,
+)
+from workflow_compiler.nodes.base import NodeContext, NodeResult
+
+State = Mapping[str, Any]
+NOTHING: Command[Any] = Command(update={}, goto=[])
+
+
+class RetryableAttempt(Exception):  # noqa: N818  (a signal to LangGraph's RetryPolicy)
+    """Raised to have LangGraph's RetryPolicy retry the node after a retryable failure."""
+
+    def __init__(self, error: NodeExecutionError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def retry_on(exc: Exception) -> bool:
+    return isinstance(exc, RetryableAttempt)
+
+
+class NodeFailedError(GraphwrightError):
+    """The run fails because a node failed with ``on_error: fail``."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info.message, details={"node_id": info.node_id, "error": info.to_dict()})
+        self.code = info.code
+        self.info = info
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def emitter(runtime: Runtime[RunContext], state: State) -> Callable[[str, str, dict[str, Any]], None]:
+    """Events go out on LangGraph's custom stream, node ids prefixed by the subgraph path."""
+    writer = runtime.stream_writer
+    prefix = state.get("path") or ""
+    context = runtime.context
+
+    def emit(event_type: str, node_id: str, data: dict[str, Any]) -> None:
+        writer({"type": event_type, "node_id": f"{prefix}{node_id}",
+                "ts": now_iso(), "data": context.redact(data) if context else data})
+
+    return emit
+
+
+def taken_ports(state: State, node_id: str) -> list[str] | tuple[str, ...]:
+    ports: list[str] | tuple[str, ...] = state.get("ports", {}).get(node_id, LIVE_OUT)
+    return ports
+
+
+def edge_live(state: State, source: str, port: str) -> bool:
+    return port in taken_ports(state, source)
+
+
+def route(
+    successors: tuple[str, ...], joins: dict[str, str], sender: str, update: dict[str, Any]
+) -> Command[Any]:
+    """Send one arrival to every successor; joins get it counted."""
+    if joins:
+        counts: dict[str, int] = dict(update.get("arrivals", {}))
+        for target, mode in joins.items():
+            key = target if mode == "all" else sender_key(target, sender)
+            counts[key] = counts.get(key, 0) + 1
+        update["arrivals"] = counts
+    return Command(update=update, goto=list(successors))
+
+
+class Gate:
+    """Join bookkeeping: whether to fire now, whether live, and what to consume."""
+
+    __slots__ = ("consume", "fire", "live")
+
+    def __init__(self, fire: bool, live: bool, consume: dict[str, int]) -> None:
+        self.fire = fire
+        self.live = live
+        self.consume = consume
+
+
+def gate(plan: NodePlan, state: State) -> Gate:
+    arrivals: dict[str, int] = state.get("arrivals", {})
+    if plan.is_header and arrivals.get(continue_key(plan.id), 0) > 0:
+        return Gate(True, True, {continue_key(plan.id): -1})
+    if plan.is_root:
+        return Gate(True, True, {})
+    if plan.arity <= 1:
+        live = any(edge_live(state, s, p) for s, p in plan.in_edges)
+        return Gate(True, live, {})
+    if plan.node.join == "all":
+        if arrivals.get(plan.id, 0) < plan.arity:
+            return Gate(False, False, {})
+        live = any(edge_live(state, s, p) for s, p in plan.in_edges)
+        return Gate(True, live, {plan.id: -plan.arity})
+    # join: any: fire live at the first live arrival; close the round when all are in
+    arrived = {s for s in plan.senders if arrivals.get(sender_key(plan.id, s), 0) > 0}
+    already = arrivals.get(fired_key(plan.id), 0) > 0
+    complete = len(arrived) == plan.arity
+    consume: dict[str, int] = {}
+    if complete:
+        consume = {sender_key(plan.id, s): -1 for s in plan.senders}
+        if already:
+            consume[fired_key(plan.id)] = -1
+    if already:
+        return Gate(False, False, consume)
+    live = any(
+        sender in arrived and edge_live(state, source, port)
+        for (source, port), sender in zip(plan.in_edges, plan.edge_sender, strict=True)
+    )
+    if live:
+        if not complete:
+            consume[fired_key(plan.id)] = 1
+        return Gate(True, True, consume)
+    if complete:
+        return Gate(True, False, consume)
+    return Gate(False, False, consume)
+
+
+def consume_only(consume: dict[str, int]) -> Command[Any]:
+    return Command(update={"arrivals": consume}, goto=[]) if consume else NOTHING
+
+
+def scope_of(state: State, secrets: Mapping[str, str] | None = None) -> dict[str, Any]:
+    scope: dict[str, Any] = {
+        "inputs": state.get("inputs", {}),
+        "nodes": state.get("nodes", {}),
+        "run": state.get("run", {}),
+        "secrets": secrets or {},
+    }
+    if "item" in state:
+        scope["item"] = state["item"]
+        scope["index"] = state.get("index", 0)
+    return scope
+
+
+class NodeRunner:
+    """The LangGraph node function for one spec node (not map; see ``maps``)."""
+
+    def __init__(self, plan: NodePlan) -> None:
+        self.plan = plan
+        self.__name__ = plan.id  # LangGraph names nodes after their callables
+
+    async def __call__(self, state: State, runtime: Runtime[RunContext]) -> Command[Any]:
+        plan = self.plan
+        verdict = gate(plan, state)
+        if not verdict.fire:
+            return consume_only(verdict.consume)
+        emit = emitter(runtime, state)
+        update: dict[str, Any] = {"arrivals": dict(verdict.consume)} if verdict.consume else {}
+        if not verdict.live:
+            return self.dead(state, update, emit)
+        context = runtime.context
+        secrets = await context.secrets_for(plan.secret_names) if plan.secret_names else None
+        scope = scope_of(state, secrets)
+        attempt = runtime.execution_info.node_attempt if runtime.execution_info else 1
+        if plan.when is not None:
+            try:
+                should_run = bool(plan.when.evaluate(scope))
+            except ExpressionError as exc:
+                return self.failed(state, update, emit, _as_node_error(exc), attempt)
+            if not should_run:
+                emit("node.skipped", plan.id, {"reason": "when"})
+                return self.finish(state, update, None, plan.all_ports)
+        if attempt == 1:
+            emit("node.started", plan.id, {"type": plan.node.type_name})
+        started = time.perf_counter()
+        ctx = NodeContext(
+            node=plan.node, run_id=context.run_id, scope=scope, services=context.services,
+            attempt=attempt, node_path=f"{state.get('path') or ''}{plan.id}",
+            emit=lambda t, d: emit(t, plan.id, d),
+            config={"runtime": runtime, "state": state},
+            cache=plan.compiled,
+        )
+        try:
+            result = await self.execute(ctx)
+        except GraphBubbleUp:
+            raise
+        except (NodeExecutionError, ExpressionError) as exc:
+            error = _as_node_error(exc)
+            if error.retryable and plan.retry is not None and attempt < plan.retry.max_attempts:
+                emit("node.retrying", plan.id, {
+                    "attempt": attempt, "max_attempts": plan.retry.max_attempts,
+                    "error": {"code": error.code, "message": error.message},
+                })
+                raise RetryableAttempt(error) from exc
+            return self.failed(state, update, emit, error, attempt)
+        output = context.redact(result.output)
+        emit("node.completed", plan.id, {
+            "output": output, "port": list(result.ports),
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3),
+            "attempt": attempt, "usage": result.usage,
+        })
+        return self.finish(state, update, output, result.ports)
+
+    async def execute(self, ctx: NodeContext) -> NodeResult:
+        if self.plan.timeout is None:
+            return await self.plan.executor.execute(ctx)
+        try:
+            async with asyncio.timeout(self.plan.timeout):
+                return await self.plan.executor.execute(ctx)
+        except TimeoutError:
+            raise NodeTimeoutError(self.plan.id, self.plan.timeout) from None
+
+    def finish(
+        self, state: State, update: dict[str, Any], output: Any, ports: tuple[str, ...]
+    ) -> Command[Any]:
+        plan = self.plan
+        update["nodes"] = {plan.id: output}
+        if tuple(ports) != LIVE_OUT or plan.id in state.get("ports", {}):
+            update["ports"] = {plan.id: list(ports)}
+        return route(plan.successors, plan.join_targets, plan.id, update)
+
+    def dead(self, state: State, update: dict[str, Any], emit: Any) -> Command[Any]:
+        emit("node.skipped", self.plan.id, {"reason": "branch_not_taken"})
+        update["ports"] = {self.plan.id: []}
+        return route(self.plan.successors, self.plan.join_targets, self.plan.id, update)
+
+    def failed(
+        self, state: State, update: dict[str, Any], emit: Any, error: NodeExecutionError,
+        attempt: int,
+    ) -> Command[Any]:
+        plan = self.plan
+        info = ErrorInfo(error.code, error.message, plan.id, error.details)
+        emit("node.failed", plan.id, {"error": info.to_dict(), "attempt": attempt,
+                                      "handled": plan.node.on_error != "fail"})
+        if plan.node.on_error == "fail":
+            raise NodeFailedError(info) from error
+        ports = ("error",) if plan.node.on_error == "route" else plan.all_ports
+        return self.finish(state, update, {"error": info.to_dict()}, ports)
+
+
+def _as_node_error(exc: GraphwrightError) -> NodeExecutionError:
+    if isinstance(exc, NodeExecutionError):
+        return exc
+    return NodeExecutionError(exc.message, code=exc.code)
+
+
+class LatchRunner:
+    """Ends one pass of a loop: start the next one, or leave through the exits."""
+
+    def __init__(self, plan: LatchPlan) -> None:
+        self.plan = plan
+        self.__name__ = plan.loop.latch
+
+    async def __call__(self, state: State, runtime: Runtime[RunContext]) -> Command[Any]:
+        plan = self.plan
+        consume: dict[str, int] = {}
+        if len(plan.senders) > 1:
+            if state.get("arrivals", {}).get(plan.loop.latch, 0) < len(plan.senders):
+                return NOTHING
+            consume[plan.loop.latch] = -len(plan.senders)
+        exiting = any(edge_live(state, s, p) for s, p in plan.exit_edges)
+        again = any(edge_live(state, s, p) for s, p in plan.continue_edges)
+        if again and not exiting:
+            consume[continue_key(plan.loop.header)] = 1
+            return Command(update={"arrivals": consume}, goto=[plan.loop.header])
+        update: dict[str, Any] = {"arrivals": consume} if consume else {}
+        return route(plan.exit_targets, plan.join_targets, plan.loop.latch, update)

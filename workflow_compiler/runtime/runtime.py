@@ -1,0 +1,456 @@
+"""``WorkflowRuntime``: the single entry point the CLI, the API and the worker share.
+
+A run is a LangGraph thread (thread id = run id). The runtime drives the compiled graph,
+turns what nodes write on the custom stream into numbered run events, keeps the run record
+(status machine in ``records.TRANSITIONS``), and checks every human response before it
+touches the graph, so a refused response leaves a paused run exactly as it was.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.errors import GraphRecursionError
+from langgraph.types import Command
+
+from workflow_compiler.compiler.cache import CompiledWorkflow, WorkflowCompiler
+from workflow_compiler.compiler.context import RunContext
+from workflow_compiler.errors import (
+    GraphwrightError,
+    InvalidResponseError,
+    RunNotFoundError,
+    RunStateError,
+)
+from workflow_compiler.nodes._common import validation_errors
+from workflow_compiler.nodes.human import check_approval_response, check_input_response
+from workflow_compiler.runtime.events import RunEvent
+from workflow_compiler.runtime.forking import copy_checkpoint
+from workflow_compiler.runtime.records import (
+    TERMINAL_STATUSES,
+    TRANSITIONS,
+    PendingInterrupt,
+    RunRecord,
+    RunResult,
+)
+from workflow_compiler.runtime.retention import Retention, expired, keep_latest
+from workflow_compiler.runtime.store import MemoryRunStore, RunStore
+from workflow_compiler.services import RuntimeServices
+from workflow_compiler.spec.durations import parse_duration
+
+log = logging.getLogger("graphwright.runtime")
+Listener = Callable[[RunEvent], None]
+EVENT_FLUSH_EVERY = 256
+
+
+class InvalidInputsError(GraphwrightError):
+    code = "invalid_inputs"
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class WorkflowRuntime:
+    def __init__(
+        self,
+        *,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+        store: RunStore | None = None,
+        services: RuntimeServices | None = None,
+        compiler: WorkflowCompiler | None = None,
+        retention: Retention | None = None,
+    ) -> None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        self.checkpointer: BaseCheckpointSaver[Any] = checkpointer or InMemorySaver()
+        self.store: RunStore = store or MemoryRunStore()
+        self.services = services or RuntimeServices()
+        self.compiler = compiler or WorkflowCompiler()
+        self.retention = retention or Retention()
+        self._active: dict[str, asyncio.Task[Any]] = {}
+        self._cancelled: set[str] = set()
+        self._listeners: list[Listener] = []
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Receive every event as it is produced (before persistence batching)."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener)
+
+    # ------------------------------------------------------------------ starting
+
+    async def start(
+        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None
+    ) -> RunResult:
+        """Run until the run completes, fails or pauses; events are still recorded."""
+        async for _ in self.stream(spec, inputs, run_id=run_id):
+            pass
+        return await self.result(run_id or self._last_started)
+
+    async def stream(
+        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None
+    ) -> AsyncIterator[RunEvent]:
+        compiled = self.compiler.compile(spec)
+        inputs = dict(inputs or {})
+        errors = validation_errors(compiled.spec.inputs, inputs)
+        if errors:
+            raise InvalidInputsError(
+                "the inputs do not match the workflow's input schema: " + "; ".join(errors),
+                details={"errors": errors},
+            )
+        run_id = run_id or _new_id()
+        self._last_started = run_id
+        now = utcnow()
+        record = RunRecord(run_id=run_id, workflow=compiled.spec.name,
+                           spec_hash=compiled.spec_hash, status="running", inputs=inputs,
+                           created_at=now, started_at=now)
+        raw = spec if isinstance(spec, dict) else compiled.spec.model_dump(by_alias=True)
+        await self.store.create(record, raw)
+        graph_input = {"inputs": inputs, "run": {"id": run_id, "started_at": now}, "path": ""}
+        async for event in self._drive(compiled, record, graph_input, "run.started", {}):
+            yield event
+
+    # ------------------------------------------------------------------ resuming
+
+    async def resume(
+        self, run_id: str, response: Any, *, interrupt_id: str | None = None
+    ) -> RunResult:
+        async for _ in self.stream_resume(run_id, response, interrupt_id=interrupt_id):
+            pass
+        return await self.result(run_id)
+
+    async def stream_resume(
+        self, run_id: str, response: Any, *, interrupt_id: str | None = None
+    ) -> AsyncIterator[RunEvent]:
+        record, compiled = await self._paused(run_id)
+        target = _pick(record.interrupts, interrupt_id)
+        value = self._resume_value(target, response)
+        async for event in self._drive(
+            compiled, record, Command(resume={target.id: value}), "run.resumed",
+            {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
+        ):
+            yield event
+
+    async def signal(self, run_id: str, name: str, data: Any = None) -> RunResult:
+        record, compiled = await self._paused(run_id)
+        waiting = [i for i in record.interrupts
+                   if i.kind == "signal" and i.payload.get("signal") == name]
+        if not waiting:
+            raise RunStateError(f"run {run_id} has no node waiting for signal {name!r}")
+        now = utcnow()
+        resume = {i.id: {"data": data, "received_at": now} for i in waiting}
+        async for _ in self._drive(compiled, record, Command(resume=resume), "run.resumed",
+                                   {"signal": name, "interrupt_ids": list(resume)}):
+            pass
+        return await self.result(run_id)
+
+    async def fire_due(self, now: datetime | None = None) -> list[str]:
+        """Resume every paused interrupt whose due time has passed; returns the run ids."""
+        moment = now or datetime.now(UTC)
+        fired: list[str] = []
+        for record in await self.store.list(status="paused", limit=10_000):
+            due = [i for i in record.interrupts
+                   if i.due_at and datetime.fromisoformat(i.due_at) <= moment]
+            if not due:
+                continue
+            compiled = await self._compiled_for(record.run_id)
+            resume = {i.id: ({"fired_at": moment.isoformat()} if i.kind == "wait"
+                             else {"timeout": True, "due_at": i.due_at}) for i in due}
+            async for _ in self._drive(compiled, record, Command(resume=resume), "run.resumed",
+                                       {"due": [i.id for i in due]}):
+                pass
+            fired.append(record.run_id)
+        return fired
+
+    def _resume_value(self, target: PendingInterrupt, response: Any) -> Any:
+        if target.kind == "approval":
+            checked = check_approval_response(target.payload, response)
+            checked["at"] = checked.get("at") or utcnow()
+            return {"response": checked, "due_at": target.payload.get("due_at")}
+        if target.kind == "input":
+            return {"data": check_input_response(target.payload, response)}
+        if target.kind == "signal":
+            return {"data": response, "received_at": utcnow()}
+        if target.kind == "wait":
+            return {"fired_at": utcnow()}
+        raise InvalidResponseError(f"cannot answer an interrupt of kind {target.kind!r}")
+
+    # ------------------------------------------------------------------ control
+
+    async def cancel(self, run_id: str) -> RunResult:
+        record = await self._record(run_id)
+        if record.status in TERMINAL_STATUSES:
+            raise RunStateError(f"run {run_id} is already {record.status}; it cannot be cancelled")
+        task = self._active.get(run_id)
+        if task is not None and task is not asyncio.current_task():
+            self._cancelled.add(run_id)
+            task.cancel()
+            try:
+                await task
+            except (asyncio.CancelledError, Exception):  # noqa: BLE001, S110
+                pass
+            return await self.result(run_id)
+        await self._finish(record, "cancelled", "run.cancelled", {}, emit=None)
+        return await self.result(run_id)
+
+    async def result(self, run_id: str) -> RunResult:
+        record = await self._record(run_id)
+        return RunResult(run_id=run_id, status=record.status, outputs=record.outputs,
+                         error=record.error, interrupts=record.interrupts)
+
+    async def get_run(self, run_id: str) -> RunRecord:
+        return await self._record(run_id)
+
+    async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
+        await self._record(run_id)
+        return await self.store.events(run_id, after_seq)
+
+    async def state(self, run_id: str) -> dict[str, Any]:
+        compiled = await self._compiled_for(run_id)
+        graph = compiled.with_checkpointer(self.checkpointer)
+        snapshot = await graph.aget_state(_config(run_id))
+        return {
+            "values": snapshot.values,
+            "next": list(snapshot.next),
+            "checkpoint_id": snapshot.config.get("configurable", {}).get("checkpoint_id"),
+            "interrupts": [i.model_dump() for i in _interrupts_of(snapshot)],
+        }
+
+    async def history(self, run_id: str) -> list[dict[str, Any]]:
+        compiled = await self._compiled_for(run_id)
+        graph = compiled.with_checkpointer(self.checkpointer)
+        items = []
+        async for snap in graph.aget_state_history(_config(run_id)):
+            conf = snap.config.get("configurable", {})
+            parent = (snap.parent_config or {}).get("configurable", {})
+            items.append({
+                "checkpoint_id": conf.get("checkpoint_id"),
+                "parent_checkpoint_id": parent.get("checkpoint_id"),
+                "step": (snap.metadata or {}).get("step"),
+                "source": (snap.metadata or {}).get("source"),
+                "created_at": snap.created_at,
+                "next": list(snap.next),
+                "completed_nodes": sorted((snap.values or {}).get("nodes", {})),
+            })
+        return items
+
+    async def fork(
+        self, run_id: str, checkpoint_id: str, *, new_run_id: str | None = None
+    ) -> RunResult:
+        """A new run that starts from an earlier checkpoint of ``run_id`` and runs on."""
+        record = await self._record(run_id)
+        compiled = await self._compiled_for(run_id)
+        spec = await self.store.spec(run_id)
+        assert spec is not None
+        fork_id = new_run_id or _new_id()
+        await copy_checkpoint(self.checkpointer, run_id, checkpoint_id, fork_id)
+        now = utcnow()
+        child = RunRecord(run_id=fork_id, workflow=record.workflow, spec_hash=record.spec_hash,
+                          status="running", inputs=record.inputs, created_at=now,
+                          started_at=now, parent_run_id=run_id, forked_from=checkpoint_id)
+        await self.store.create(child, spec)
+        async for _ in self._drive(compiled, child, None, "run.started",
+                                   {"forked_from": {"run_id": run_id,
+                                                    "checkpoint_id": checkpoint_id}}):
+            pass
+        return await self.result(fork_id)
+
+    async def purge_expired(self, now: datetime | None = None) -> list[str]:
+        """With ``Retention(mode="ttl")``: drop checkpoints of runs finished over ttl ago."""
+        if self.retention.mode != "ttl" or self.retention.ttl is None:
+            return []
+        moment = now or datetime.now(UTC)
+        purged = []
+        for status in TERMINAL_STATUSES:
+            for record in await self.store.list(status=status, limit=100_000):
+                if expired(record.finished_at, self.retention.ttl, moment):
+                    await self.checkpointer.adelete_thread(record.run_id)
+                    purged.append(record.run_id)
+        return purged
+
+    # ------------------------------------------------------------------ internals
+
+    async def _record(self, run_id: str) -> RunRecord:
+        record = await self.store.get(run_id)
+        if record is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        return record
+
+    async def _compiled_for(self, run_id: str) -> CompiledWorkflow:
+        spec = await self.store.spec(run_id)
+        if spec is None:
+            raise RunNotFoundError(f"no run with id {run_id!r}")
+        return self.compiler.compile(spec)
+
+    async def _paused(self, run_id: str) -> tuple[RunRecord, CompiledWorkflow]:
+        record = await self._record(run_id)
+        if record.status != "paused":
+            raise RunStateError(f"run {run_id} is {record.status}, not paused")
+        return record, await self._compiled_for(run_id)
+
+    async def _drive(
+        self,
+        compiled: CompiledWorkflow,
+        record: RunRecord,
+        graph_input: Any,
+        opening: str,
+        opening_data: dict[str, Any],
+    ) -> AsyncIterator[RunEvent]:
+        run_id = record.run_id
+        seq = record.last_seq
+        pending: list[RunEvent] = []
+
+        def make(kind: str, node_id: str | None, data: dict[str, Any], ts: str | None = None
+                 ) -> RunEvent:
+            nonlocal seq
+            seq += 1
+            event = RunEvent(seq=seq, run_id=run_id, type=kind,  # type: ignore[arg-type,unused-ignore]
+                             node_id=node_id, ts=ts or utcnow(), data=data)
+            pending.append(event)
+            for listener in list(self._listeners):
+                listener(event)
+            return event
+
+        async def flush() -> None:
+            if pending:
+                await self.store.append_events(list(pending))
+                pending.clear()
+
+        if record.status != "running":
+            _check_transition(record.status, "running")
+            record.status = "running"
+        record.interrupts = []
+        yield make(opening, None, opening_data)
+        graph = compiled.with_checkpointer(self.checkpointer)
+        config = _config(run_id)
+        config["recursion_limit"] = compiled.spec.limits.max_steps
+        context = RunContext(run_id=run_id, services=self.services, compiler=self.compiler)
+        limit = compiled.spec.limits.timeout
+        current = asyncio.current_task()
+        if current is not None:
+            self._active[run_id] = current
+        outcome: tuple[str, str, dict[str, Any]]
+        try:
+            async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
+                async for _ns, chunk in graph.astream(
+                    graph_input, config, context=context,
+                    stream_mode="custom", subgraphs=True,
+                ):
+                    if isinstance(chunk, dict) and "type" in chunk:
+                        yield make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
+                                   chunk.get("ts"))
+                        if len(pending) >= EVENT_FLUSH_EVERY:
+                            await flush()
+            snapshot = await graph.aget_state(config)
+            interrupts = _interrupts_of(snapshot)
+            if interrupts:
+                record.interrupts = interrupts
+                outcome = ("paused", "run.paused",
+                           {"interrupts": [i.model_dump() for i in interrupts]})
+            else:
+                outputs = context.redact(compiled.evaluate_outputs(snapshot.values))
+                record.outputs = outputs
+                outcome = ("completed", "run.completed", {"outputs": outputs})
+        except asyncio.CancelledError:
+            if run_id not in self._cancelled:
+                raise
+            self._cancelled.discard(run_id)
+            outcome = ("cancelled", "run.cancelled", {})
+        except TimeoutError:
+            outcome = _failure("run_limit_exceeded",
+                               f"the run exceeded its time limit ({limit})")
+        except GraphRecursionError:
+            outcome = _failure("run_limit_exceeded",
+                               f"the run exceeded max_steps={compiled.spec.limits.max_steps} "
+                               "(raise limits.max_steps or check for a loop that never exits)")
+        except GraphwrightError as exc:
+            error = exc.details.get("error") if isinstance(exc.details.get("error"), dict) \
+                else {"code": exc.code, "message": exc.message}
+            outcome = ("failed", "run.failed", {"error": context.redact(error)})
+        except Exception as exc:  # noqa: BLE001  (a bug must fail the run, not the caller)
+            log.exception("run %s failed unexpectedly", run_id)
+            outcome = _failure("internal_error", f"internal error: {type(exc).__name__}: {exc}")
+        finally:
+            self._active.pop(run_id, None)
+        status, event_type, data = outcome
+        if status == "failed":
+            record.error = data["error"]
+        record.last_seq = seq
+        yield await self._finish(record, status, event_type, data, emit=make)
+        await flush()
+        if status in TERMINAL_STATUSES and self.retention.mode == "latest":
+            await keep_latest(self.checkpointer, run_id)
+
+    async def _finish(
+        self, record: RunRecord, status: str, event_type: str, data: dict[str, Any],
+        emit: Callable[..., RunEvent] | None,
+    ) -> RunEvent:
+        _check_transition(record.status, status)
+        record.status = status  # type: ignore[assignment]
+        if status in TERMINAL_STATUSES:
+            record.finished_at = utcnow()
+            record.interrupts = []
+        if emit is None:
+            event = RunEvent(seq=record.last_seq + 1, run_id=record.run_id,
+                             type=event_type, ts=utcnow(), data=data)  # type: ignore[arg-type,unused-ignore]
+            await self.store.append_events([event])
+            for listener in list(self._listeners):
+                listener(event)
+        else:
+            event = emit(event_type, None, data)
+        record.last_seq = event.seq
+        await self.store.save(record)
+        return event
+
+
+def _failure(code: str, message: str) -> tuple[str, str, dict[str, Any]]:
+    return ("failed", "run.failed", {"error": {"code": code, "message": message}})
+
+
+def _check_transition(current: str, target: str) -> None:
+    if target not in TRANSITIONS.get(current, frozenset()):
+        raise RunStateError(f"a run cannot go from {current} to {target}")
+
+
+def _config(run_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": run_id}}
+
+
+def _interrupts_of(snapshot: Any) -> list[PendingInterrupt]:
+    found: list[PendingInterrupt] = []
+    for interrupt in getattr(snapshot, "interrupts", ()) or ():
+        payload = interrupt.value if isinstance(interrupt.value, dict) else {"value": interrupt.value}
+        found.append(PendingInterrupt(
+            id=interrupt.id, node_id=str(payload.get("node_id", "")),
+            kind=str(payload.get("kind", "interrupt")), payload=payload,
+            due_at=payload.get("due_at"),
+        ))
+    return found
+
+
+def _pick(interrupts: list[PendingInterrupt], interrupt_id: str | None) -> PendingInterrupt:
+    if interrupt_id is not None:
+        for interrupt in interrupts:
+            if interrupt.id == interrupt_id or interrupt.node_id == interrupt_id:
+                return interrupt
+        raise InvalidResponseError(
+            f"no pending interrupt {interrupt_id!r}; pending: "
+            + ", ".join(f"{i.id} ({i.node_id})" for i in interrupts)
+        )
+    if len(interrupts) == 1:
+        return interrupts[0]
+    raise InvalidResponseError(
+        "several interrupts are pending; say which with interrupt_id: "
+        + ", ".join(f"{i.id} ({i.node_id})" for i in interrupts)
+    )
+
