@@ -184,3 +184,27 @@ async def test_approval_in_map_items_pauses_each_item(runtime: WorkflowRuntime) 
     done = await runtime.resume(paused.run_id, {"by": "u", "decision": "approve"},
                                 interrupt_id=by_q["a?"])
     assert done.outputs == {"m": ["a:approved", "b:rejected"]}
+
+
+async def test_concurrent_answers_are_serialised(runtime: WorkflowRuntime) -> None:
+    import asyncio
+
+    nodes, edges = decided()
+    s = spec(nodes, edges, {"done": "{{ nodes.done }}"})
+    paused, _ = await run_collect(runtime, s, {"amount": 1})
+    first, second = await asyncio.gather(
+        runtime.resume(paused.run_id, {"by": "alice", "decision": "approve"}),
+        runtime.resume(paused.run_id, {"by": "bob", "decision": "approve"}),
+    )
+    assert {first.status, second.status} == {"paused", "completed"}
+    done = await runtime.result(paused.run_id)
+    assert done.outputs == {"done": {"decision": "approved", "who": ["alice", "bob"]}}
+
+
+async def test_due_interrupts_are_reported_before_firing(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "nap", "type": "wait", "duration": "PT5M"}], [])
+    paused, _ = await run_collect(runtime, s)
+    later = datetime.now(UTC) + timedelta(minutes=6)
+    assert await runtime.due_interrupts() == []
+    due = await runtime.due_interrupts(later)
+    assert [(run_id, i.node_id, i.kind) for run_id, i in due] == [(paused.run_id, "nap", "wait")]

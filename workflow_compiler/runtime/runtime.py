@@ -81,6 +81,7 @@ class WorkflowRuntime:
         self._active: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
         self._listeners: list[Listener] = []
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Receive every event as it is produced (before persistence batching)."""
@@ -132,45 +133,73 @@ class WorkflowRuntime:
     async def stream_resume(
         self, run_id: str, response: Any, *, interrupt_id: str | None = None
     ) -> AsyncIterator[RunEvent]:
-        record, compiled = await self._paused(run_id)
-        target = _pick(record.interrupts, interrupt_id)
-        value = self._resume_value(target, response)
-        async for event in self._drive(
-            compiled, record, Command(resume={target.id: value}), "run.resumed",
-            {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
-        ):
-            yield event
+        async with self._lock(run_id):  # concurrent answers see each other's effect
+            record, compiled = await self._paused(run_id)
+            target = _pick(record.interrupts, interrupt_id)
+            value = self._resume_value(target, response)
+            async for event in self._drive(
+                compiled, record, Command(resume={target.id: value}), "run.resumed",
+                {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
+            ):
+                yield event
 
     async def signal(self, run_id: str, name: str, data: Any = None) -> RunResult:
-        record, compiled = await self._paused(run_id)
-        waiting = [i for i in record.interrupts
-                   if i.kind == "signal" and i.payload.get("signal") == name]
-        if not waiting:
-            raise RunStateError(f"run {run_id} has no node waiting for signal {name!r}")
-        now = utcnow()
-        resume = {i.id: {"data": data, "received_at": now} for i in waiting}
-        async for _ in self._drive(compiled, record, Command(resume=resume), "run.resumed",
-                                   {"signal": name, "interrupt_ids": list(resume)}):
-            pass
+        async with self._lock(run_id):
+            record, compiled = await self._paused(run_id)
+            waiting = [i for i in record.interrupts
+                       if i.kind == "signal" and i.payload.get("signal") == name]
+            if not waiting:
+                raise RunStateError(f"run {run_id} has no node waiting for signal {name!r}")
+            now = utcnow()
+            resume = {i.id: {"data": data, "received_at": now} for i in waiting}
+            async for _ in self._drive(compiled, record, Command(resume=resume),
+                                       "run.resumed",
+                                       {"signal": name, "interrupt_ids": list(resume)}):
+                pass
         return await self.result(run_id)
+
+    async def due_interrupts(
+        self, now: datetime | None = None
+    ) -> list[tuple[str, PendingInterrupt]]:
+        """(run id, interrupt) for every paused wait or timeout that is due at ``now``."""
+        moment = now or datetime.now(UTC)
+        return [
+            (record.run_id, interrupt)
+            for record in await self.store.list(status="paused", limit=100_000)
+            for interrupt in record.interrupts
+            if interrupt.due_at and datetime.fromisoformat(interrupt.due_at) <= moment
+        ]
 
     async def fire_due(self, now: datetime | None = None) -> list[str]:
         """Resume every paused interrupt whose due time has passed; returns the run ids."""
         moment = now or datetime.now(UTC)
+        by_run: dict[str, list[PendingInterrupt]] = {}
+        for run_id, interrupt in await self.due_interrupts(moment):
+            by_run.setdefault(run_id, []).append(interrupt)
         fired: list[str] = []
-        for record in await self.store.list(status="paused", limit=10_000):
-            due = [i for i in record.interrupts
-                   if i.due_at and datetime.fromisoformat(i.due_at) <= moment]
-            if not due:
-                continue
-            compiled = await self._compiled_for(record.run_id)
-            resume = {i.id: ({"fired_at": moment.isoformat()} if i.kind == "wait"
-                             else {"timeout": True, "due_at": i.due_at}) for i in due}
-            async for _ in self._drive(compiled, record, Command(resume=resume), "run.resumed",
-                                       {"due": [i.id for i in due]}):
-                pass
-            fired.append(record.run_id)
+        for run_id, due in by_run.items():
+            async with self._lock(run_id):
+                record = await self._record(run_id)
+                if record.status != "paused":
+                    continue  # answered or cancelled meanwhile
+                current = {i.id for i in record.interrupts}
+                due = [i for i in due if i.id in current]
+                if not due:
+                    continue
+                compiled = await self._compiled_for(run_id)
+                resume = {i.id: ({"fired_at": moment.isoformat()} if i.kind == "wait"
+                                 else {"timeout": True, "due_at": i.due_at}) for i in due}
+                async for _ in self._drive(compiled, record, Command(resume=resume),
+                                           "run.resumed", {"due": [i.id for i in due]}):
+                    pass
+            fired.append(run_id)
         return fired
+
+    def _lock(self, run_id: str) -> asyncio.Lock:
+        lock = self._locks.get(run_id)
+        if lock is None:
+            lock = self._locks[run_id] = asyncio.Lock()
+        return lock
 
     def _resume_value(self, target: PendingInterrupt, response: Any) -> Any:
         if target.kind == "approval":

@@ -283,4 +283,16 @@ def spec_json_schema() -> dict[str, Any]:
     schema = WorkflowSpec.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = "https://graphwright.dev/schema/spec-v1.json"
+    # Map bodies and inline subworkflows are typed as plain objects in the models (the
+    # validator checks them recursively, with exact paths); give editors the real shapes.
+    defs = schema.get("$defs", {})
+    node_union = schema["properties"]["nodes"]["items"]
+    if "MapBody" in defs:
+        defs["MapBody"]["properties"]["nodes"]["items"] = node_union
+        defs["MapBody"]["properties"]["edges"]["items"] = {"$ref": "#/$defs/Edge"}
+    if "SubworkflowNode" in defs:
+        defs["SubworkflowNode"]["properties"]["spec"] = {
+            "anyOf": [{"$ref": "#"}, {"type": "null"}], "default": None,
+            "description": "an inline spec",
+        }
     return schema
