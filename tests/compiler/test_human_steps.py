@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from test_shapes import run_collect, spec, t
+from helpers.specs import run_collect, spec, t
 
 from workflow_compiler.errors import InvalidResponseError, RunStateError
 from workflow_compiler.runtime import WorkflowRuntime

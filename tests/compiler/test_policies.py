@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conftest import Calls
-from test_shapes import fired, run_collect, spec, t
+from helpers.specs import fired, run_collect, spec, t
+from helpers.tools import Calls
 
 from workflow_compiler.runtime import WorkflowRuntime
 
@@ -172,3 +172,19 @@ async def test_map_respects_concurrency(runtime: WorkflowRuntime, calls: Calls) 
     result, _ = await run_collect(runtime, s)
     assert result.outputs == {"n": 8}
     assert calls.in_flight["max"] == 3
+
+
+async def test_fake_llm_script_advances_per_loop_visit(runtime: WorkflowRuntime) -> None:
+    s = spec([t("start", 0),
+              {"id": "ask", "type": "llm", "provider": "fake", "model": "m", "prompt": "go",
+               "provider_options": {"responses": ["first", "second", "third"]}},
+              t("tally", "{{ (nodes.tally | default([])) + [nodes.ask.text] }}"),
+              {"id": "again", "type": "condition", "if": "{{ nodes.tally | length < 3 }}"},
+              t("done", "{{ nodes.tally }}")],
+             [("start", "ask"), ("ask", "tally"), ("tally", "again"), ("again", "ask", "true"),
+              ("again", "done", "false")],
+             {"texts": "{{ nodes.done }}"})
+    result, events = await run_collect(runtime, s)
+    assert result.outputs == {"texts": ["first", "second", "third"]}
+    assert [e.data["visit"] for e in events
+            if e.type == "node.started" and e.node_id == "ask"] == [1, 2, 3]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import Calls
-from test_shapes import run_collect, spec, t
+from helpers.specs import run_collect, spec, t
+from helpers.tools import Calls
 
 from workflow_compiler.errors import RunNotFoundError, RunStateError, SpecValidationError
 from workflow_compiler.runtime import WorkflowRuntime

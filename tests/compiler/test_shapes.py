@@ -5,36 +5,10 @@ Each test asserts outputs, that joins fire exactly once, and what was skipped.
 
 from __future__ import annotations
 
-from typing import Any
+from helpers.specs import fired, run_collect, spec, t
+from helpers.tools import Calls
 
-from conftest import Calls
-
-from workflow_compiler.runtime import RunEvent, WorkflowRuntime
-
-
-def spec(nodes: list[dict[str, Any]], edges: list[tuple[str, ...]],
-         outputs: dict[str, Any] | None = None, **extra: Any) -> dict[str, Any]:
-    return {
-        "spec_version": "1", "name": "shape", "nodes": nodes,
-        "edges": [{"from": e[0], "to": e[1], **({"port": e[2]} if len(e) > 2 else {})}
-                  for e in edges],
-        "outputs": outputs or {}, **extra,
-    }
-
-
-def t(node_id: str, value: Any, **extra: Any) -> dict[str, Any]:
-    return {"id": node_id, "type": "transform", "value": value, **extra}
-
-
-async def run_collect(rt: WorkflowRuntime, s: dict[str, Any], inputs: dict[str, Any] | None = None
-                      ) -> tuple[Any, list[RunEvent]]:
-    events = [e async for e in rt.stream(s, inputs or {})]
-    result = await rt.result(events[0].run_id)
-    return result, events
-
-
-def fired(events: list[RunEvent], node_id: str, kind: str = "node.completed") -> int:
-    return sum(1 for e in events if e.type == kind and e.node_id == node_id)
+from workflow_compiler.runtime import WorkflowRuntime
 
 
 async def test_diamond_runs_branches_in_parallel_and_joins_once(

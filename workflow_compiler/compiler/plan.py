@@ -35,6 +35,10 @@ def fired_key(target: str) -> str:
     return f"{target}#fired"
 
 
+def visits_key(node_id: str) -> str:
+    return f"{node_id}#visits"
+
+
 @dataclass(slots=True)
 class NodePlan:
     id: str
@@ -48,6 +52,7 @@ class NodePlan:
     edge_sender: tuple[str, ...] = ()
     is_root: bool = False
     is_header: bool = False
+    in_loop: bool = False  # loop members count their live visits (``NodeContext.visit``)
     successors: tuple[str, ...] = ()
     join_targets: dict[str, str] = field(default_factory=dict)  # target -> "all" | "any"
     all_ports: tuple[str, ...] = ("out",)
@@ -116,6 +121,7 @@ def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
     for node_id, plan in plans.items():
         loop = topology.loop_of.get(node_id)
         plan.is_header = loop is not None and loop.header == node_id
+        plan.in_loop = loop is not None
         edges = [e for e in topology.incoming[node_id] if not topology.is_back_edge(e)]
         plan.in_edges = tuple((e.source, e.port) for e in edges)
         plan.edge_sender = tuple(sender_of(e.source, node_id) for e in edges)

@@ -25,6 +25,7 @@ from workflow_compiler.compiler.plan import (
     continue_key,
     fired_key,
     sender_key,
+    visits_key,
 )
 from workflow_compiler.compiler.state import LIVE_OUT
 from workflow_compiler.errors import (
@@ -194,12 +195,17 @@ class NodeRunner:
             if not should_run:
                 emit("node.skipped", plan.id, {"reason": "when"})
                 return self.finish(state, update, None, plan.all_ports)
+        visit = 1
+        if plan.in_loop:
+            visit = state.get("arrivals", {}).get(visits_key(plan.id), 0) + 1
+            counts = update.setdefault("arrivals", {})
+            counts[visits_key(plan.id)] = counts.get(visits_key(plan.id), 0) + 1
         if attempt == 1:
-            emit("node.started", plan.id, {"type": plan.node.type_name})
+            emit("node.started", plan.id, {"type": plan.node.type_name, "visit": visit})
         started = time.perf_counter()
         ctx = NodeContext(
             node=plan.node, run_id=context.run_id, scope=scope, services=context.services,
-            attempt=attempt, node_path=f"{state.get('path') or ''}{plan.id}",
+            attempt=attempt, visit=visit, node_path=f"{state.get('path') or ''}{plan.id}",
             emit=lambda t, d: emit(t, plan.id, d),
             config={"runtime": runtime, "state": state},
             cache=plan.compiled,

@@ -39,6 +39,7 @@ class NodeContext:
     scope: Mapping[str, Any]
     services: RuntimeServices
     attempt: int = 1
+    visit: int = 1  # which pass of its loop this is (always 1 outside loops)
     node_path: str = ""  # the node's id qualified by its subgraph path, e.g. "m[2].approve"
     emit: EmitFn = field(default=lambda _type, _data: None)
     config: Mapping[str, Any] = field(default_factory=dict)  # runtime and state, for nesting

@@ -75,7 +75,7 @@ class LlmExecutor:
         request = ChatRequest(
             model=node.model, messages=messages, temperature=node.temperature,
             max_tokens=node.max_tokens, stop=node.stop, output_schema=node.output_schema,
-            options={**node.provider_options, "_call": ctx.attempt - 1},
+            options={**node.provider_options, "_call": ctx.visit - 1 + ctx.attempt - 1},
         )
         response = await provider.chat(
             request, lambda text: ctx.emit("llm.token", {"text": text})

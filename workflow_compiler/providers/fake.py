@@ -1,7 +1,7 @@
 """The deterministic ``fake`` provider: same request, same answer, no network, no keys.
 
 It makes every example and test reproducible. With ``provider_options.responses`` it
-replays scripted answers (by call count within the node); otherwise it echoes the last
+replays scripted answers in order, one per visit of the node (loops advance it); otherwise it echoes the last
 user message, or builds the smallest instance of ``output_schema``.
 """
 
