@@ -844,3 +844,28 @@ def test_ten_thousand_node_chain_validates_quickly() -> None:
     elapsed = time.process_time() - started
     assert len(result.topology.node_ids) == 10_000
     assert elapsed < 1.5, f"{elapsed:.2f}s"  # about 0.65 s measured on the dev host
+
+
+def test_error_output_is_readable_when_errors_are_routed() -> None:
+    from workflow_compiler.validation import check_spec
+
+    issues = check_spec({"spec_version": "1", "name": "r",
+                         "nodes": [{"id": "fetch", "type": "http", "url": "https://example.com/x",
+                                    "on_error": "route"},
+                                   {"id": "why", "type": "transform",
+                                    "value": "{{ nodes.fetch.error.message }}"}],
+                         "edges": [{"from": "fetch", "port": "error", "to": "why"}]})
+    assert issues == []
+
+
+def test_outputs_after_a_join_any_may_read_nodes_that_always_run() -> None:
+    from workflow_compiler.validation import check_spec
+
+    issues = check_spec({"spec_version": "1", "name": "r",
+                         "nodes": [{"id": "a", "type": "transform", "value": 1},
+                                   {"id": "c", "type": "transform", "value": 2},
+                                   {"id": "b", "type": "transform", "value": 3, "join": "any"}],
+                         "edges": [{"from": "a", "to": "b"}, {"from": "a", "to": "c"},
+                                   {"from": "c", "to": "b"}],
+                         "outputs": {"c": "{{ nodes.c }}"}})
+    assert issues == []

@@ -129,7 +129,10 @@ def compute_availability(topo: Topology, entries: dict[str, NodeEntry]) -> Avail
             complete.append(done)
         if is_live:
             live.add(i)
-    end_dom = end_done = 0
+    end_dom = 0
+    # When the run (or a map item) ends, every node has fired, live or skipped, whatever
+    # the joins on the way: only liveness is left to judge.
+    end_done = (1 << len(order)) - 1
     first = True
     for node in order:
         used_ports = {e.port for e in topo.outgoing[node]}
@@ -137,7 +140,6 @@ def compute_availability(topo: Topology, entries: dict[str, NodeEntry]) -> Avail
             continue  # every way out of this node leads on: the run cannot end here
         p = position[node]
         end_dom = dominators[p] if first else end_dom & dominators[p]
-        end_done |= complete[p] | (1 << p)
         first = False
     cycle_of = {n: i for i, members in enumerate(topo.cyclic_components) for n in members}
     skippable = frozenset(n for n in order if entries[n].raw.get("when") is not None)

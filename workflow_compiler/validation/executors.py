@@ -41,4 +41,19 @@ def output_schema_of(executor: NodeExecutor | None, node: NodeBase) -> dict[str,
         schema = executor.output_schema(node)
     except Exception:  # no schema is a safe answer: checks are skipped
         return None
-    return schema if isinstance(schema, dict) else None
+    if not isinstance(schema, dict):
+        return None
+    if node.on_error != "fail":
+        # The output is then either the normal one or ``{"error": {...}}``.
+        props = schema.get("properties")
+        if schema.get("type") != "object" or not isinstance(props, dict):
+            return None
+        return {**schema, "properties": {**props, "error": ERROR_OUTPUT_SCHEMA}}
+    return schema
+
+
+ERROR_OUTPUT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"},
+                   "node_id": {"type": "string"}, "details": {"type": "object"}},
+}
