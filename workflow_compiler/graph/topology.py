@@ -173,12 +173,13 @@ def build_topology(
     topo.roots = tuple(n for n in node_ids if not topo.incoming[n])
 
     problems: list[LoopProblem] = []
+    position = {n: i for i, n in enumerate(node_ids)}
     for component in strongly_connected(node_ids, succ):
         members = frozenset(component)
         if len(component) == 1 and component[0] not in succ[component[0]]:
             continue
         topo.cyclic_components.append(members)
-        loop, loop_problems = _analyse_loop(topo, members)
+        loop, loop_problems = _analyse_loop(topo, members, position)
         problems.extend(loop_problems)
         if loop is not None:
             topo.loops.append(loop)
@@ -188,9 +189,9 @@ def build_topology(
 
 
 def _analyse_loop(
-    topo: Topology, members: frozenset[str]
+    topo: Topology, members: frozenset[str], position: dict[str, int]
 ) -> tuple[Loop | None, list[LoopProblem]]:
-    ordered = [n for n in topo.node_ids if n in members]
+    ordered = sorted(members, key=position.__getitem__)  # spec order, O(k log k) per loop
     first = ordered[0]
     entries = [e for n in ordered for e in topo.incoming[n] if e.source not in members]
     exits = [e for n in ordered for e in topo.outgoing[n] if e.target not in members]
