@@ -140,3 +140,52 @@ async def test_retention_keep_latest_and_ttl(checkpointer_url: str, services: ob
         purged = await ttl.purge_expired(datetime.now(UTC) + timedelta(hours=2))
         assert kept.run_id in purged
         assert await ttl.history(kept.run_id) == []
+
+
+async def test_closing_a_stream_midway_then_cancel_keeps_a_gap_free_log(
+    runtime: WorkflowRuntime,
+) -> None:
+    s = spec([t("a", 0), t("b", "{{ (nodes.b | default(0)) + 1 }}"),
+              {"id": "c", "type": "condition", "if": "{{ nodes.b < 1000 }}"}, t("out", 1)],
+             [("a", "b"), ("b", "c"), ("c", "b", "true"), ("c", "out", "false")],
+             limits={"max_steps": 100_000})
+    stream = runtime.stream(s, run_id="r-closed")
+    for _ in range(300):
+        await stream.__anext__()
+    await stream.aclose()
+    await runtime.cancel("r-closed")
+    events = await runtime.events("r-closed")
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].type == "run.started" and events[-1].type == "run.cancelled"
+    assert len(events) == 301
+
+
+async def test_a_failing_listener_does_not_fail_the_run(runtime: WorkflowRuntime) -> None:
+    def explode(event: object) -> None:
+        raise RuntimeError("listener bug")
+
+    runtime.subscribe(explode)
+    result = await runtime.start(spec([t("a", 1)], [], {"a": "{{ nodes.a }}"}))
+    assert result.status == "completed" and result.outputs == {"a": 1}
+
+
+async def test_resumed_node_is_not_reported_started_twice(runtime: WorkflowRuntime) -> None:
+    s = spec([{"id": "ask", "type": "approval", "question": "?", "approvers": ["a", "b"],
+               "min_approvals": 2}, t("after", 1)], [("ask", "after", "approved")])
+    paused, _ = await run_collect(runtime, s)
+    await runtime.resume(paused.run_id, {"by": "a", "decision": "approve"})
+    await runtime.resume(paused.run_id, {"by": "b", "decision": "approve"})
+    events = await runtime.events(paused.run_id)
+    started = [e.node_id for e in events if e.type == "node.started"]
+    assert started == ["ask", "after"]
+
+
+async def test_fire_due_can_be_scoped_to_one_run(runtime: WorkflowRuntime) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    s = spec([{"id": "nap", "type": "wait", "duration": "PT1M"}], [])
+    one, _ = await run_collect(runtime, s)
+    two, _ = await run_collect(runtime, s)
+    later = datetime.now(UTC) + timedelta(minutes=2)
+    assert await runtime.fire_due(later, run_id=one.run_id) == [one.run_id]
+    assert (await runtime.result(two.run_id)).status == "paused"

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from contextlib import aclosing
 from datetime import UTC, datetime
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
+from langgraph.store.base import BaseStore
 from langgraph.types import Command
 
 from workflow_compiler.compiler.cache import CompiledWorkflow, WorkflowCompiler
@@ -70,10 +72,16 @@ class WorkflowRuntime:
         services: RuntimeServices | None = None,
         compiler: WorkflowCompiler | None = None,
         retention: Retention | None = None,
+        memory_store: BaseStore | None = None,
     ) -> None:
+        """``store`` keeps run records and events; ``memory_store`` is the LangGraph store
+        llm nodes keep conversation memory in (see ``runtime.stores.open_store``)."""
         from langgraph.checkpoint.memory import InMemorySaver
+        from langgraph.store.memory import InMemoryStore
 
         self.checkpointer: BaseCheckpointSaver[Any] = checkpointer or InMemorySaver()
+        self.memory_store: BaseStore = memory_store if memory_store is not None \
+            else InMemoryStore()
         self.store: RunStore = store or MemoryRunStore()
         self.services = services or RuntimeServices()
         self.compiler = compiler or WorkflowCompiler()
@@ -118,8 +126,11 @@ class WorkflowRuntime:
         raw = spec if isinstance(spec, dict) else compiled.spec.model_dump(by_alias=True)
         await self.store.create(record, raw)
         graph_input = {"inputs": inputs, "run": {"id": run_id, "started_at": now}, "path": ""}
-        async for event in self._drive(compiled, record, graph_input, "run.started", {}):
-            yield event
+        async with aclosing(
+            self._drive(compiled, record, graph_input, "run.started", {})
+        ) as drive:
+            async for event in drive:
+                yield event
 
     # ------------------------------------------------------------------ resuming
 
@@ -137,11 +148,12 @@ class WorkflowRuntime:
             record, compiled = await self._paused(run_id)
             target = _pick(record.interrupts, interrupt_id)
             value = self._resume_value(target, response)
-            async for event in self._drive(
+            async with aclosing(self._drive(
                 compiled, record, Command(resume={target.id: value}), "run.resumed",
                 {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
-            ):
-                yield event
+            )) as drive:
+                async for event in drive:
+                    yield event
 
     async def signal(self, run_id: str, name: str, data: Any = None) -> RunResult:
         async with self._lock(run_id):
@@ -152,48 +164,75 @@ class WorkflowRuntime:
                 raise RunStateError(f"run {run_id} has no node waiting for signal {name!r}")
             now = utcnow()
             resume = {i.id: {"data": data, "received_at": now} for i in waiting}
-            async for _ in self._drive(compiled, record, Command(resume=resume),
-                                       "run.resumed",
-                                       {"signal": name, "interrupt_ids": list(resume)}):
-                pass
+            async with aclosing(self._drive(
+                compiled, record, Command(resume=resume), "run.resumed",
+                {"signal": name, "interrupt_ids": list(resume)},
+            )) as drive:
+                async for _ in drive:
+                    pass
         return await self.result(run_id)
 
     async def due_interrupts(
-        self, now: datetime | None = None
+        self, now: datetime | None = None, *, run_id: str | None = None
     ) -> list[tuple[str, PendingInterrupt]]:
-        """(run id, interrupt) for every paused wait or timeout that is due at ``now``."""
+        """(run id, interrupt) for every paused wait or timeout that is due at ``now``
+        (of one run, if ``run_id`` is given)."""
         moment = now or datetime.now(UTC)
+        if run_id is not None:
+            records = [await self._record(run_id)]
+        else:
+            records = await self.store.list(status="paused", limit=100_000)
         return [
             (record.run_id, interrupt)
-            for record in await self.store.list(status="paused", limit=100_000)
+            for record in records if record.status == "paused"
             for interrupt in record.interrupts
             if interrupt.due_at and datetime.fromisoformat(interrupt.due_at) <= moment
         ]
 
-    async def fire_due(self, now: datetime | None = None) -> list[str]:
-        """Resume every paused interrupt whose due time has passed; returns the run ids."""
+    async def fire_due(
+        self, now: datetime | None = None, *, run_id: str | None = None
+    ) -> list[str]:
+        """Resume every paused interrupt whose due time has passed (of one run, if
+        ``run_id`` is given); returns the ids of the runs resumed."""
         moment = now or datetime.now(UTC)
         by_run: dict[str, list[PendingInterrupt]] = {}
-        for run_id, interrupt in await self.due_interrupts(moment):
-            by_run.setdefault(run_id, []).append(interrupt)
+        for due_run, interrupt in await self.due_interrupts(moment, run_id=run_id):
+            by_run.setdefault(due_run, []).append(interrupt)
         fired: list[str] = []
-        for run_id, due in by_run.items():
-            async with self._lock(run_id):
-                record = await self._record(run_id)
+        for due_run, due in by_run.items():
+            async with self._lock(due_run):
+                record = await self._record(due_run)
                 if record.status != "paused":
                     continue  # answered or cancelled meanwhile
                 current = {i.id for i in record.interrupts}
                 due = [i for i in due if i.id in current]
                 if not due:
                     continue
-                compiled = await self._compiled_for(run_id)
+                compiled = await self._compiled_for(due_run)
                 resume = {i.id: ({"fired_at": moment.isoformat()} if i.kind == "wait"
                                  else {"timeout": True, "due_at": i.due_at}) for i in due}
-                async for _ in self._drive(compiled, record, Command(resume=resume),
-                                           "run.resumed", {"due": [i.id for i in due]}):
-                    pass
-            fired.append(run_id)
+                async with aclosing(self._drive(
+                    compiled, record, Command(resume=resume), "run.resumed",
+                    {"due": [i.id for i in due]},
+                )) as drive:
+                    async for _ in drive:
+                        pass
+            fired.append(due_run)
         return fired
+
+    def _notify(self, event: RunEvent) -> None:
+        """Listeners are observers: one that raises is logged, never fails the run."""
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # noqa: BLE001
+                log.exception("event listener %r failed on %s", listener, event.type)
+
+    async def _save_progress(self, record: RunRecord, pending: list[RunEvent]) -> None:
+        if pending:
+            await self.store.append_events(list(pending))
+            pending.clear()
+        await self.store.save(record)
 
     def _lock(self, run_id: str) -> asyncio.Lock:
         lock = self._locks.get(run_id)
@@ -246,7 +285,7 @@ class WorkflowRuntime:
 
     async def state(self, run_id: str) -> dict[str, Any]:
         compiled = await self._compiled_for(run_id)
-        graph = compiled.with_checkpointer(self.checkpointer)
+        graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
         snapshot = await graph.aget_state(_config(run_id))
         return {
             "values": snapshot.values,
@@ -257,7 +296,7 @@ class WorkflowRuntime:
 
     async def history(self, run_id: str) -> list[dict[str, Any]]:
         compiled = await self._compiled_for(run_id)
-        graph = compiled.with_checkpointer(self.checkpointer)
+        graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
         items = []
         async for snap in graph.aget_state_history(_config(run_id)):
             conf = snap.config.get("configurable", {})
@@ -288,10 +327,12 @@ class WorkflowRuntime:
                           status="running", inputs=record.inputs, created_at=now,
                           started_at=now, parent_run_id=run_id, forked_from=checkpoint_id)
         await self.store.create(child, spec)
-        async for _ in self._drive(compiled, child, None, "run.started",
-                                   {"forked_from": {"run_id": run_id,
-                                                    "checkpoint_id": checkpoint_id}}):
-            pass
+        async with aclosing(self._drive(
+            compiled, child, None, "run.started",
+            {"forked_from": {"run_id": run_id, "checkpoint_id": checkpoint_id}},
+        )) as drive:
+            async for _ in drive:
+                pass
         return await self.result(fork_id)
 
     async def purge_expired(self, now: datetime | None = None) -> list[str]:
@@ -334,7 +375,7 @@ class WorkflowRuntime:
         graph_input: Any,
         opening: str,
         opening_data: dict[str, Any],
-    ) -> AsyncIterator[RunEvent]:
+    ) -> AsyncGenerator[RunEvent, None]:
         run_id = record.run_id
         seq = record.last_seq
         pending: list[RunEvent] = []
@@ -346,8 +387,7 @@ class WorkflowRuntime:
             event = RunEvent(seq=seq, run_id=run_id, type=kind,  # type: ignore[arg-type,unused-ignore]
                              node_id=node_id, ts=ts or utcnow(), data=data)
             pending.append(event)
-            for listener in list(self._listeners):
-                listener(event)
+            self._notify(event)
             return event
 
         async def flush() -> None:
@@ -358,12 +398,15 @@ class WorkflowRuntime:
         if record.status != "running":
             _check_transition(record.status, "running")
             record.status = "running"
+        # A resumed node runs again from its start; it was already reported as started.
+        resumed = {i.node_id for i in record.interrupts}
         record.interrupts = []
         yield make(opening, None, opening_data)
-        graph = compiled.with_checkpointer(self.checkpointer)
+        graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
         config = _config(run_id)
         config["recursion_limit"] = compiled.spec.limits.max_steps
-        context = RunContext(run_id=run_id, services=self.services, compiler=self.compiler)
+        context = RunContext(run_id=run_id, services=self.services, compiler=self.compiler,
+                             workflow=compiled.spec.name)
         limit = compiled.spec.limits.timeout
         current = asyncio.current_task()
         if current is not None:
@@ -376,6 +419,9 @@ class WorkflowRuntime:
                     stream_mode="custom", subgraphs=True,
                 ):
                     if isinstance(chunk, dict) and "type" in chunk:
+                        if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
+                            resumed.discard(chunk["node_id"])
+                            continue
                         yield make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
                                    chunk.get("ts"))
                         if len(pending) >= EVENT_FLUSH_EVERY:
@@ -411,6 +457,10 @@ class WorkflowRuntime:
             outcome = _failure("internal_error", f"internal error: {type(exc).__name__}: {exc}")
         finally:
             self._active.pop(run_id, None)
+            # Whatever happens (the caller closing the stream included), what was produced
+            # is stored and the record knows its last number, so later events never clash.
+            record.last_seq = seq
+            await asyncio.shield(self._save_progress(record, pending))
         status, event_type, data = outcome
         if status == "failed":
             record.error = data["error"]
@@ -430,11 +480,12 @@ class WorkflowRuntime:
             record.finished_at = utcnow()
             record.interrupts = []
         if emit is None:
-            event = RunEvent(seq=record.last_seq + 1, run_id=record.run_id,
+            stored = await self.store.events(record.run_id, after_seq=record.last_seq)
+            last = max([record.last_seq, *(e.seq for e in stored)])
+            event = RunEvent(seq=last + 1, run_id=record.run_id,
                              type=event_type, ts=utcnow(), data=data)  # type: ignore[arg-type,unused-ignore]
             await self.store.append_events([event])
-            for listener in list(self._listeners):
-                listener(event)
+            self._notify(event)
         else:
             event = emit(event_type, None, data)
         record.last_seq = event.seq
