@@ -1,0 +1,67 @@
+"""Run inputs from the command line: ``--inputs-file`` first, then ``--input k=v`` on top.
+
+Values are JSON when they parse as JSON (so ``n=3`` is a number and ``tags=["a"]`` a list)
+and plain strings otherwise, so the common case needs no quoting; dotted keys build nested
+objects because shells make typing JSON objects painful.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from workflow_compiler.cli.failures import CliError
+
+
+def parse_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def load_inputs_file(path: Path) -> dict[str, Any]:
+    """A JSON or YAML object (YAML by the ``.yaml``/``.yml`` suffix)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read inputs file {path}: {exc}") from None
+    try:
+        if path.suffix.lower() in {".yaml", ".yml"}:
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except (ValueError, yaml.YAMLError) as exc:
+        raise CliError(f"inputs file {path} is not valid JSON/YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CliError(f"inputs file {path} must hold an object (key: value pairs)")
+    return data
+
+
+def apply_assignment(inputs: dict[str, Any], assignment: str) -> None:
+    """Set one ``key=value`` (``a.b=1`` sets ``inputs["a"]["b"]``) in place."""
+    key, sep, text = assignment.partition("=")
+    parts = key.strip().split(".")
+    if not sep or any(not p for p in parts):
+        raise CliError(f"--input {assignment!r}: expected KEY=VALUE (KEY may be dotted: a.b=1)")
+    target = inputs
+    for depth, part in enumerate(parts[:-1]):
+        child = target.setdefault(part, {})
+        if not isinstance(child, dict):
+            where = ".".join(parts[: depth + 1])
+            raise CliError(f"--input {key}: {where!r} is already set to a non-object value")
+        target = child
+    target[parts[-1]] = parse_value(text)
+
+
+def collect_inputs(inputs_file: Path | None, assignments: Iterable[str]) -> dict[str, Any]:
+    inputs = load_inputs_file(inputs_file) if inputs_file is not None else {}
+    for assignment in assignments:
+        apply_assignment(inputs, assignment)
+    return inputs

@@ -1,0 +1,103 @@
+"""The ``graphwright`` command group and the error boundary around every command.
+
+The boundary is why no command handles errors itself: anticipated problems become one
+line and an exit code here, spec problems become the validation list, and anything else
+becomes "error: ..." (with the traceback only under ``--verbose``), never a traceback
+by default.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from collections.abc import Sequence
+
+import click
+
+from workflow_compiler.cli.failures import (
+    EXIT_CODES_HELP,
+    CliError,
+    ExitCode,
+    configure_logging,
+    describe_error,
+    echo_error,
+    exit_code_for,
+    silence_stdout,
+)
+from workflow_compiler.errors import GraphwrightError, SpecValidationError
+
+INTERRUPTED = 130  # the shell convention for Ctrl-C
+
+
+class _Settings:
+    verbose = False
+
+
+@click.group(epilog=EXIT_CODES_HELP, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Debug logs, and tracebacks for bugs.")
+@click.version_option(package_name="graphwright")
+def cli(verbose: bool) -> None:
+    """Compile JSON/YAML workflow specs into LangGraph graphs and run them locally.
+
+    Runs and their checkpoints are kept in one SQLite file
+    ($GRAPHWRIGHT_HOME/graphwright.db, GRAPHWRIGHT_HOME defaulting to ~/.graphwright), so
+    a paused run can be resumed later from another process. Secrets come from
+    GRAPHWRIGHT_SECRET_<NAME> environment variables.
+    """
+    _Settings.verbose = verbose or bool(os.environ.get("GRAPHWRIGHT_DEBUG"))
+    configure_logging(_Settings.verbose)
+
+
+def _add_commands() -> None:
+    """Imported inside ``main``'s error boundary: a Ctrl-C during start-up is then just
+    "interrupted", not a traceback through rich's import machinery."""
+    if cli.commands:
+        return
+    from workflow_compiler.cli.inspect_commands import cancel, events, history, runs, show
+    from workflow_compiler.cli.run_commands import fork, resume, run
+    from workflow_compiler.cli.spec_commands import graph, schema, validate
+
+    for command in (validate, graph, schema, run, resume, runs, show, events, cancel,
+                    history, fork):
+        cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit status (see the epilog of ``--help``)."""
+    try:
+        _add_commands()
+        result = cli.main(args=list(argv) if argv is not None else None,
+                          prog_name="graphwright", standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except CliError as exc:
+        echo_error(exc.message)
+        return exc.code
+    except SpecValidationError as exc:
+        from workflow_compiler.cli.spec_commands import echo_issues
+
+        echo_issues(exc.issues, err=True)
+        return ExitCode.INVALID
+    except GraphwrightError as exc:
+        echo_error(describe_error(exc))
+        return exit_code_for(exc)
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.ClickException as exc:
+        exc.show()
+        return exc.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("interrupted", err=True)
+        return INTERRUPTED
+    except BrokenPipeError:
+        silence_stdout()  # the reader went away (e.g. `| head`): nothing left to say
+        return ExitCode.FAILED
+    except Exception as exc:  # the promise: no traceback for users
+        if _Settings.verbose:
+            traceback.print_exc()
+        echo_error(f"unexpected {type(exc).__name__}: {exc} "
+                   "(run with --verbose for details; please report this)")
+        return ExitCode.FAILED
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
