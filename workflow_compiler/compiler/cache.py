@@ -1,8 +1,9 @@
 """Validate + lower + compile, cached by spec hash: a spec is compiled once per process.
 
 A ``CompiledWorkflow`` keeps the LangGraph builder and one compiled graph per
-checkpointer; the checkpointer-less graph serves as a child (map bodies, subworkflows),
-where LangGraph lends it the parent's checkpointer and a namespace of its own.
+(checkpointer, memory store) pair; the bare graph serves as a child (map bodies,
+subworkflows), where LangGraph lends it the parent's checkpointer (with a namespace of its
+own) and the parent's store.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph.state import CompiledStateGraph
+from langgraph.store.base import BaseStore
 
 from workflow_compiler.compiler.lowering import lower
 from workflow_compiler.compiler.mermaid import draw_mermaid
@@ -36,18 +38,26 @@ class CompiledWorkflow:
     outputs: CompiledValue
     body_output: CompiledValue | None = None
     _builder: Any = None
-    _bound: dict[int, Graph] = field(default_factory=dict)
+    #: id(checkpointer) -> id(store) (0: none) -> graph; a bound graph holds both objects,
+    #: so their ids stay unique while cached. ``_bound.pop(id(saver))`` drops a saver's graphs.
+    _bound: dict[int, dict[int, Graph]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def with_checkpointer(self, checkpointer: BaseCheckpointSaver[Any] | None) -> Graph:
-        if checkpointer is None:
+    def with_checkpointer(
+        self, checkpointer: BaseCheckpointSaver[Any] | None, store: BaseStore | None = None
+    ) -> Graph:
+        """The graph compiled with ``checkpointer`` and ``store`` (nodes read the store as
+        LangGraph's ``runtime.store``), compiled once per pair."""
+        if checkpointer is None and store is None:
             return self.graph
-        key = id(checkpointer)
+        store_key = id(store) if store is not None else 0
         with self._lock:
-            graph = self._bound.get(key)
+            by_store = self._bound.setdefault(id(checkpointer), {})
+            graph = by_store.get(store_key)
             if graph is None:
-                graph = self._builder.compile(checkpointer=checkpointer, name=self.spec.name)
-                self._bound[key] = graph
+                graph = self._builder.compile(checkpointer=checkpointer, store=store,
+                                              name=self.spec.name)
+                by_store[store_key] = graph
         return graph
 
     def evaluate_outputs(self, state: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,8 @@ class RunContext:
     secret_values: dict[str, str] = field(default_factory=dict)
     semaphores: dict[str, asyncio.Semaphore] = field(default_factory=dict)
     depth: int = 0
+    #: the name of the workflow the run started (children share it): memory namespaces
+    workflow: str = ""
 
     async def secrets_for(self, names: frozenset[str]) -> dict[str, str]:
         found: dict[str, str] = {}
