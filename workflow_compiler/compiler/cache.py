@@ -19,7 +19,7 @@ from langgraph.store.base import BaseStore
 
 from workflow_compiler.compiler.lowering import lower
 from workflow_compiler.compiler.mermaid import draw_mermaid
-from workflow_compiler.compiler.plan import GraphPlan, build_plan
+from workflow_compiler.compiler.plan import GraphPlan, build_plan, control_node_ids
 from workflow_compiler.expressions import CompiledValue, compile_value
 from workflow_compiler.graph.topology import Topology, build_topology
 from workflow_compiler.nodes.base import ValidationContext
@@ -37,6 +37,7 @@ class CompiledWorkflow:
     graph: Graph
     outputs: CompiledValue
     body_output: CompiledValue | None = None
+    _inputs_validator: Any = None
     _builder: Any = None
     #: id(checkpointer) -> id(store) (0: none) -> graph; a bound graph holds both objects,
     #: so their ids stay unique while cached. ``_bound.pop(id(saver))`` drops a saver's graphs.
@@ -59,6 +60,16 @@ class CompiledWorkflow:
                                               name=self.spec.name)
                 by_store[store_key] = graph
         return graph
+
+    def input_errors(self, inputs: Any, limit: int = 5) -> list[str]:
+        """Why ``inputs`` do not satisfy the spec's input schema (the validator is built once)."""
+        from jsonschema import Draft202012Validator
+
+        if self._inputs_validator is None:
+            self._inputs_validator = Draft202012Validator(self.spec.inputs)
+        errors = sorted(self._inputs_validator.iter_errors(inputs), key=lambda e: list(e.path))
+        return [("/" + "/".join(str(p) for p in e.path) if e.path else "(root)")
+                + f": {e.message}" for e in errors[:limit]]
 
     def evaluate_outputs(self, state: dict[str, Any]) -> dict[str, Any]:
         from workflow_compiler.compiler.runner import scope_of
@@ -94,15 +105,24 @@ class WorkflowCompiler:
         self._lock = threading.Lock()
 
     def compile(self, raw: object) -> CompiledWorkflow:
-        """Raises ``SpecValidationError`` listing every problem of an invalid spec."""
-        from workflow_compiler.validation import validate_spec
+        """Raises ``SpecValidationError`` listing every problem of an invalid spec.
 
+        The cache is looked up by the spec's hash before validating, so starting a run of
+        a known spec costs one canonical JSON dump, not a validation.
+        """
+        from workflow_compiler.validation import spec_hash, validate_spec
+
+        try:
+            key: str | None = spec_hash(raw)
+        except (TypeError, ValueError):
+            key = None  # not JSON at all: validation explains why
+        if key is not None:
+            with self._lock:
+                cached = self._cache.get(key)
+                if cached is not None:
+                    self._cache.move_to_end(key)
+                    return cached
         validated = validate_spec(raw, context=self.context)
-        with self._lock:
-            cached = self._cache.get(validated.spec_hash)
-            if cached is not None:
-                self._cache.move_to_end(validated.spec_hash)
-                return cached
         compiled = self._build(validated.spec, validated.topology, validated.spec_hash)
         with self._lock:
             self._cache[validated.spec_hash] = compiled
@@ -130,7 +150,7 @@ class WorkflowCompiler:
             "edges": node.body.edges,
         })
         topology, _ = build_topology(
-            [n.id for n in body_spec.nodes],
+            control_node_ids(body_spec.nodes, body_spec.edges),
             [(e.from_, e.port, e.to, i) for i, e in enumerate(body_spec.edges)
              if e.kind == "main"],
         )

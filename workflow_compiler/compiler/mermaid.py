@@ -29,8 +29,7 @@ def draw_mermaid(spec: WorkflowSpec, topology: Topology) -> str:
         left, right = _SHAPES.get(node.type_name, ("[", "]"))
         title = node.name or node.id
         lines.append(f'  {node.id}{left}"{_label(title)}<br/><i>{node.type_name}</i>"{right}')
-    for root in topology.roots:
-        lines.append(f"  __start__ --> {root}")
+    lines.extend(f"  __start__ --> {root}" for root in topology.roots)
     for edge in spec.edges:
         if edge.kind != "main":
             lines.append(f"  {edge.from_} -. {edge.kind} .-> {edge.to}")
@@ -39,7 +38,6 @@ def draw_mermaid(spec: WorkflowSpec, topology: Topology) -> str:
         else:
             lines.append(f"  {edge.from_} -- {_label(edge.port)} --> {edge.to}")
     has_out = {e.from_ for e in spec.edges if e.kind == "main"}
-    for node in spec.nodes:
-        if node.id not in has_out and node.id in topology.incoming:
-            lines.append(f"  {node.id} --> __end__")
+    lines.extend(f"  {node.id} --> __end__" for node in spec.nodes
+                 if node.id not in has_out and node.id in topology.incoming)
     return "\n".join(lines) + "\n"

@@ -66,7 +66,10 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def emitter(runtime: Runtime[RunContext], state: State) -> Callable[[str, str, dict[str, Any]], None]:
+Emit = Callable[[str, str, dict[str, Any]], None]
+
+
+def emitter(runtime: Runtime[RunContext], state: State) -> Emit:
     """Events go out on LangGraph's custom stream, node ids prefixed by the subgraph path."""
     writer = runtime.stream_writer
     prefix = state.get("path") or ""
@@ -207,7 +210,8 @@ class NodeRunner:
             node=plan.node, run_id=context.run_id, scope=scope, services=context.services,
             attempt=attempt, visit=visit, node_path=f"{state.get('path') or ''}{plan.id}",
             emit=lambda t, d: emit(t, plan.id, d),
-            config={"runtime": runtime, "state": state},
+            config={"runtime": runtime, "state": state, "emit_as": emit,
+                    "tools": plan.ai_tools, "memory_source": plan.ai_memory},
             cache=plan.compiled,
         )
         try:

@@ -9,12 +9,13 @@ touches the graph, so a refused response leaves a paused run exactly as it was.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -30,9 +31,8 @@ from workflow_compiler.errors import (
     RunNotFoundError,
     RunStateError,
 )
-from workflow_compiler.nodes._common import validation_errors
 from workflow_compiler.nodes.human import check_approval_response, check_input_response
-from workflow_compiler.runtime.events import RunEvent
+from workflow_compiler.runtime.events import EventType, RunEvent
 from workflow_compiler.runtime.forking import copy_checkpoint
 from workflow_compiler.runtime.records import (
     TERMINAL_STATUSES,
@@ -111,7 +111,7 @@ class WorkflowRuntime:
     ) -> AsyncIterator[RunEvent]:
         compiled = self.compiler.compile(spec)
         inputs = dict(inputs or {})
-        errors = validation_errors(compiled.spec.inputs, inputs)
+        errors = compiled.input_errors(inputs)
         if errors:
             raise InvalidInputsError(
                 "the inputs do not match the workflow's input schema: " + "; ".join(errors),
@@ -225,7 +225,7 @@ class WorkflowRuntime:
         for listener in list(self._listeners):
             try:
                 listener(event)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("event listener %r failed on %s", listener, event.type)
 
     async def _save_progress(self, record: RunRecord, pending: list[RunEvent]) -> None:
@@ -263,10 +263,8 @@ class WorkflowRuntime:
         if task is not None and task is not asyncio.current_task():
             self._cancelled.add(run_id)
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-            except (asyncio.CancelledError, Exception):  # noqa: BLE001, S110
-                pass
             return await self.result(run_id)
         await self._finish(record, "cancelled", "run.cancelled", {}, emit=None)
         return await self.result(run_id)
@@ -384,8 +382,9 @@ class WorkflowRuntime:
                  ) -> RunEvent:
             nonlocal seq
             seq += 1
-            event = RunEvent(seq=seq, run_id=run_id, type=kind,  # type: ignore[arg-type,unused-ignore]
-                             node_id=node_id, ts=ts or utcnow(), data=data)
+            # Built by us from known fields: skip pydantic's validation on this hot path.
+            event = RunEvent.model_construct(seq=seq, run_id=run_id, type=cast(EventType, kind),
+                                             node_id=node_id, ts=ts or utcnow(), data=data)
             pending.append(event)
             self._notify(event)
             return event
@@ -422,6 +421,8 @@ class WorkflowRuntime:
                         if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
                             resumed.discard(chunk["node_id"])
                             continue
+                        if chunk["type"] == "node.completed":
+                            _add_usage(record.usage, chunk.get("data", {}).get("usage"))
                         yield make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
                                    chunk.get("ts"))
                         if len(pending) >= EVENT_FLUSH_EVERY:
@@ -435,7 +436,8 @@ class WorkflowRuntime:
             else:
                 outputs = context.redact(compiled.evaluate_outputs(snapshot.values))
                 record.outputs = outputs
-                outcome = ("completed", "run.completed", {"outputs": outputs})
+                outcome = ("completed", "run.completed",
+                           {"outputs": outputs, "usage": dict(record.usage)})
         except asyncio.CancelledError:
             if run_id not in self._cancelled:
                 raise
@@ -452,7 +454,7 @@ class WorkflowRuntime:
             error = exc.details.get("error") if isinstance(exc.details.get("error"), dict) \
                 else {"code": exc.code, "message": exc.message}
             outcome = ("failed", "run.failed", {"error": context.redact(error)})
-        except Exception as exc:  # noqa: BLE001  (a bug must fail the run, not the caller)
+        except Exception as exc:
             log.exception("run %s failed unexpectedly", run_id)
             outcome = _failure("internal_error", f"internal error: {type(exc).__name__}: {exc}")
         finally:
@@ -493,6 +495,14 @@ class WorkflowRuntime:
         return event
 
 
+def _add_usage(totals: dict[str, int], usage: Any) -> None:
+    """Run totals: every integer count a node reports (tokens, model calls) is summed."""
+    if isinstance(usage, dict):
+        for key, value in usage.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] = totals.get(key, 0) + value
+
+
 def _failure(code: str, message: str) -> tuple[str, str, dict[str, Any]]:
     return ("failed", "run.failed", {"error": {"code": code, "message": message}})
 
@@ -509,7 +519,8 @@ def _config(run_id: str) -> RunnableConfig:
 def _interrupts_of(snapshot: Any) -> list[PendingInterrupt]:
     found: list[PendingInterrupt] = []
     for interrupt in getattr(snapshot, "interrupts", ()) or ():
-        payload = interrupt.value if isinstance(interrupt.value, dict) else {"value": interrupt.value}
+        value = interrupt.value
+        payload = value if isinstance(value, dict) else {"value": value}
         found.append(PendingInterrupt(
             id=interrupt.id, node_id=str(payload.get("node_id", "")),
             kind=str(payload.get("kind", "interrupt")), payload=payload,
