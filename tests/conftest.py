@@ -68,7 +68,9 @@ def services(calls: Calls) -> RuntimeServices:
 
 
 @pytest.fixture
-async def runtime(checkpointer_url: str, services: RuntimeServices) -> AsyncIterator[WorkflowRuntime]:
+async def runtime(
+    checkpointer_url: str, services: RuntimeServices
+) -> AsyncIterator[WorkflowRuntime]:
     from workflow_compiler.compiler.cache import WorkflowCompiler
     from workflow_compiler.nodes.base import ValidationContext
 

@@ -432,11 +432,11 @@ async def test_wrong_api_key_is_rejected(case: Case) -> None:
 
 
 async def test_client_timeout_on_a_hanging_server(case: Case) -> None:
-    case.server.script(hang(5))
+    case.server.script(hang(30))
     started = time.monotonic()
     with pytest.raises(Exception) as caught:  # noqa: PT011 - the type differs, checked below
         await case.make(timeout=0.3).ainvoke("hi")
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 20  # gave up long before the 30 s hang ended
     if case.name == "openai":
         assert isinstance(caught.value, openai.APITimeoutError)
         assert isinstance(caught.value, ModelTimeoutError)
@@ -527,7 +527,7 @@ def test_server_closes_promptly_with_idle_and_hanging_connections() -> None:
         assert server.model.served[0].delay == 30  # a handler is now sleeping in the hang
         started = time.monotonic()
         server.close()
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 15  # did not wait for the 30 s hang
         assert server.threads() == []
         assert server.errors == []
     finally:

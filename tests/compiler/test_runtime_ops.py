@@ -75,7 +75,7 @@ async def test_events_are_persisted_gap_free_across_resume(runtime: WorkflowRunt
     types = [e.type for e in stored]
     assert types.count("run.paused") == 1 and "run.resumed" in types
     assert types[-1] == "run.completed"
-    assert [e.seq for e in await runtime.events(paused.run_id, after_seq=3)][0] == 4
+    assert (await runtime.events(paused.run_id, after_seq=3))[0].seq == 4
 
 
 async def test_compiled_graphs_are_cached_by_spec_hash(runtime: WorkflowRuntime) -> None:

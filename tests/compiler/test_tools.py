@@ -186,7 +186,7 @@ def test_math_evaluate_refuses_what_is_not_bounded_arithmetic(expression: str, s
     with pytest.raises((ValueError, ArithmeticError), match=None) as caught:
         evaluate_arithmetic(expression)
     assert says in str(caught.value)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < 10  # refused without doing the work
 
 
 def test_math_evaluate_division_by_zero_is_an_error() -> None:
@@ -205,7 +205,7 @@ def test_math_evaluate_never_fails_any_other_way(expression: str) -> None:
     else:
         assert isinstance(result, int | float)
         assert not isinstance(result, bool)
-    assert time.perf_counter() - started < 0.5
+    assert time.perf_counter() - started < 10  # bounded work, not a speed target
 
 
 # --- json ---------------------------------------------------------------------------------

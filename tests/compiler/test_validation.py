@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-import time
 from typing import Any
 
 import pytest
@@ -836,14 +835,10 @@ def long_chain(n: int) -> dict[str, Any]:
                 outputs={"last": f"{{{{ nodes.n{n - 1}.v }}}}"})
 
 
-def test_ten_thousand_node_chain_validates_quickly() -> None:
-    validate_spec(long_chain(10))  # warm up imports and executors
-    raw = long_chain(10_000)
-    started = time.process_time()  # CPU time: shared CI hosts make wall time noisy
-    result = validate_spec(raw)
-    elapsed = time.process_time() - started
+def test_ten_thousand_node_chain_validates() -> None:
+    # Its speed is measured by bench/compile_time.py, not asserted here.
+    result = validate_spec(long_chain(10_000))
     assert len(result.topology.node_ids) == 10_000
-    assert elapsed < 1.5, f"{elapsed:.2f}s"  # about 0.65 s measured on the dev host
 
 
 def test_error_output_is_readable_when_errors_are_routed() -> None:

@@ -87,6 +87,7 @@ async def open_runtime(
     from workflow_compiler.runtime.checkpointers import open_checkpointer
     from workflow_compiler.runtime.runtime import WorkflowRuntime
     from workflow_compiler.runtime.store import SqliteRunStore
+    from workflow_compiler.runtime.stores import open_store
     from workflow_compiler.services import DirectoryResolver, EnvSecrets, RuntimeServices
 
     storage.db.parent.mkdir(parents=True, exist_ok=True)
@@ -94,11 +95,14 @@ async def open_runtime(
         resolver=DirectoryResolver(workflows_dir or Path.cwd()), secrets=EnvSecrets()
     )
     compiler = WorkflowCompiler(context=ValidationContext(tool_names=services.tools.names()))
-    async with open_checkpointer(storage.checkpointer_url) as saver:
+    # llm conversation memory lives beside the checkpoints (the SQLite file has room for it)
+    async with open_checkpointer(storage.checkpointer_url) as saver, \
+            open_store(storage.checkpointer_url) as memory:
         store = await SqliteRunStore.open(storage.db)
         try:
             yield WorkflowRuntime(
-                checkpointer=saver, store=store, services=services, compiler=compiler
+                checkpointer=saver, store=store, services=services, compiler=compiler,
+                memory_store=memory,
             )
         finally:
             await store.close()

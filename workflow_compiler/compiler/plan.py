@@ -8,6 +8,7 @@ Edges leaving a loop and edges closing it are sent by the loop's latch, never by
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,10 +17,21 @@ from workflow_compiler.graph.ports import node_ports
 from workflow_compiler.graph.topology import Loop, Topology
 from workflow_compiler.nodes.base import NodeExecutor, get_executor
 from workflow_compiler.spec.durations import parse_duration
-from workflow_compiler.spec.models import MapNode, NodeBase, RetryPolicy, WorkflowSpec
+from workflow_compiler.spec.models import (
+    Edge,
+    LlmNode,
+    MapNode,
+    NodeBase,
+    RetryPolicy,
+    WorkflowSpec,
+)
 
-#: Types that are given a default retry policy when the spec sets none.
-DEFAULT_RETRY: dict[str, RetryPolicy] = {"http": RetryPolicy(max_attempts=3)}
+#: Types that are given a default retry policy when the spec sets none (llm: rate limits
+#: and 5xx are common and pass; the SDKs' own retries are off).
+DEFAULT_RETRY: dict[str, RetryPolicy] = {
+    "http": RetryPolicy(max_attempts=3),
+    "llm": RetryPolicy(max_attempts=3, initial_interval=1.0),
+}
 INTERRUPT_TYPES = frozenset({"approval", "input", "wait", "signal"})
 
 
@@ -62,6 +74,10 @@ class NodePlan:
     retry: RetryPolicy | None = None
     timeout: float | None = None
     interrupts: bool = False
+    #: llm nodes: the nodes connected by ``ai_tool`` edges (callable tools), and the source
+    #: of an ``ai_memory`` edge; handed to the executor in ``NodeContext.config``
+    ai_tools: tuple[NodeBase, ...] = ()
+    ai_memory: NodeBase | None = None
     #: compiled config templates (``NodeContext.render``'s cache), shared across runs
     compiled: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 
@@ -90,11 +106,17 @@ class GraphPlan:
 
 def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
     node_map = {n.id: n for n in spec.nodes}
+    ai_sources: dict[tuple[str, str], list[NodeBase]] = {}
+    for edge in spec.edges:
+        if edge.kind != "main" and edge.from_ in node_map:
+            ai_sources.setdefault((edge.to, edge.kind), []).append(node_map[edge.from_])
     plans: dict[str, NodePlan] = {}
     for node_id in topology.node_ids:
         node = node_map[node_id]
         retry = node.retry or DEFAULT_RETRY.get(node.type_name)
         when = compile_template(node.when) if node.when else None
+        tools = tuple(ai_sources.get((node_id, "ai_tool"), ()))
+        memory = ai_sources.get((node_id, "ai_memory"))
         plans[node_id] = NodePlan(
             id=node_id,
             node=node,
@@ -102,7 +124,10 @@ def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
             is_root=node_id in topology.roots,
             all_ports=tuple(p for p in node_ports(node.model_dump(by_alias=True)) if p != "error"),
             when=when,
-            secret_names=_secret_names(node),
+            # a tool's own secrets are resolved with the llm node that calls it
+            secret_names=_secret_names(node).union(*(_secret_names(t) for t in tools)),
+            ai_tools=tools,
+            ai_memory=memory[0] if memory else None,
             retry=retry if retry is not None and retry.max_attempts > 1 else None,
             timeout=(parse_duration(node.timeout)
                      if node.timeout is not None and node.type_name not in INTERRUPT_TYPES
@@ -182,4 +207,18 @@ def _secret_names(node: NodeBase) -> frozenset[str]:
         for ref in references_in(dumped)
         if ref.root == "secrets" and ref.path
     }
+    if isinstance(node, LlmNode):  # the API key's secret, named (not referenced) by the node
+        from workflow_compiler.llm.settings import api_key_secret
+
+        key_secret = api_key_secret(node)
+        if key_secret is not None:
+            names.add(key_secret)
     return frozenset(names)
+
+
+def control_node_ids(nodes: Sequence[NodeBase], edges: Sequence[Edge]) -> list[str]:
+    """The nodes control flow runs: all but those used only through ai_tool/ai_memory edges
+    (an llm node calls those itself). The validator's topology leaves the same ones out."""
+    in_main = {end for e in edges if e.kind == "main" for end in (e.from_, e.to)}
+    ai_only = {e.from_ for e in edges if e.kind != "main"} - in_main
+    return [n.id for n in nodes if n.id not in ai_only]

@@ -224,7 +224,7 @@ def _analyse_loop(
                 body_succ[n].append(e.target)
     for component in strongly_connected(ordered, body_succ):
         if len(component) > 1 or component[0] in body_succ[component[0]]:
-            problems.append(LoopProblem(
+            problems.append(LoopProblem(  # noqa: PERF401  (one readable message per cycle)
                 "nested_cycle_unsupported",
                 f"the cycle through {', '.join(sorted(component))} sits inside another cycle; "
                 "nested loops are not supported yet: move the inner loop into a map body or "

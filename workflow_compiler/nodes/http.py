@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 from workflow_compiler.errors import NodeExecutionError, SpecIssue
 from workflow_compiler.expressions import is_template
@@ -100,40 +103,68 @@ class HttpExecutor:
     async def execute(self, ctx: NodeContext) -> NodeResult:
         node = ctx.node
         assert isinstance(node, HttpNode)
-        policy = ctx.services.http
-        try:
-            allow = AllowList.parse([*node.allow_hosts, *policy.allow_hosts])
-        except ValueError as exc:
-            raise NodeExecutionError(f"invalid allow_hosts entry: {exc}",
-                                     code="invalid_allow_host") from None
-        url = ctx.render(node.url)
-        if not isinstance(url, str):
-            raise NodeExecutionError(f"the URL must render to a string, not {_kind(url)}",
-                                     code="invalid_url")
-        headers = _render_headers(ctx, node)
-        if not any(name.lower() == "user-agent" for name in headers):
-            headers["User-Agent"] = policy.user_agent
-        content = _render_content(ctx, node, headers)
-        timeout = parse_duration(node.timeout) if node.timeout is not None else None
-        options = FetchOptions(
-            timeout=timeout or DEFAULT_TIMEOUT_SECONDS,
-            # With a node timeout the runtime bounds the whole attempt already.
-            deadline=None if timeout else DEFAULT_DEADLINE_SECONDS,
-            max_response_bytes=node.max_response_bytes,
-            follow_redirects=node.follow_redirects,
-            max_redirects=policy.max_redirects,
-        )
-        response = await fetch(SsrfGuard(allow), node.method, url.strip(), headers=headers,
-                               params=_render_query(ctx, node), content=content,
-                               options=options)
-        if node.fail_on_status and response.status >= 400:
-            raise _status_error(response)
-        return NodeResult({
-            "status": response.status,
-            "headers": response.headers,
-            "body": _parse_body(response, node.response),
-            "url": response.url,
-        })
+        return await perform(ctx, node)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelArgs:
+    """What a model supplies when it calls an http node as a tool (an ``ai_tool`` edge).
+
+    Used as given, never rendered as templates: a model must not be able to make the node
+    evaluate ``{{ secrets.x }}``. The node's own fixed values win over the model's.
+    """
+
+    query: Mapping[str, Any] = field(default_factory=dict)
+    json: Any = None  # the request body, when the node fixes none
+    path: str | None = None  # appended to a URL ending in "/"
+
+
+async def perform(ctx: NodeContext, node: HttpNode, model: ModelArgs | None = None
+                  ) -> NodeResult:
+    """The request the node describes (plus what a model supplied), sent and parsed."""
+    policy = ctx.services.http
+    try:
+        allow = AllowList.parse([*node.allow_hosts, *policy.allow_hosts])
+    except ValueError as exc:
+        raise NodeExecutionError(f"invalid allow_hosts entry: {exc}",
+                                 code="invalid_allow_host") from None
+    url = ctx.render(node.url)
+    if not isinstance(url, str):
+        raise NodeExecutionError(f"the URL must render to a string, not {_kind(url)}",
+                                 code="invalid_url")
+    if model is not None and model.path:
+        url = append_path(url.strip(), model.path)
+    headers = _render_headers(ctx, node)
+    if not any(name.lower() == "user-agent" for name in headers):
+        headers["User-Agent"] = policy.user_agent
+    content = _render_content(ctx, node, headers)
+    query = _render_query(ctx, node)
+    if model is not None:
+        for name, value in model.query.items():
+            if name not in node.query:
+                query.extend(_query_pairs(str(name), value))
+        if model.json is not None and content is None and node.body is None:
+            content = _encode_json(model.json, headers)
+    timeout = parse_duration(node.timeout) if node.timeout is not None else None
+    options = FetchOptions(
+        timeout=timeout or DEFAULT_TIMEOUT_SECONDS,
+        # With a node timeout the runtime bounds the whole attempt already.
+        deadline=None if timeout else DEFAULT_DEADLINE_SECONDS,
+        max_response_bytes=node.max_response_bytes,
+        follow_redirects=node.follow_redirects,
+        max_redirects=policy.max_redirects,
+    )
+    response = await fetch(SsrfGuard(allow), node.method, url.strip(), headers=headers,
+                           params=query, content=content,
+                           options=options)
+    if node.fail_on_status and response.status >= 400:
+        raise _status_error(response)
+    return NodeResult({
+        "status": response.status,
+        "headers": response.headers,
+        "body": _parse_body(response, node.response),
+        "url": response.url,
+    })
 
 
 def _kind(value: object) -> str:
@@ -162,16 +193,36 @@ def _render_query(ctx: NodeContext, node: HttpNode) -> list[tuple[str, str]]:
     """Query pairs appended to any the URL already has; lists repeat the key, null skips it."""
     pairs: list[tuple[str, str]] = []
     for name, template in node.query.items():
-        value = ctx.render(template)
-        for item in value if isinstance(value, list) else [value]:
-            if item is None:
-                continue
-            if isinstance(item, dict | list):
-                raise NodeExecutionError(
-                    f"query parameter {name!r} must be a scalar or a list of scalars",
-                    code="invalid_query")
-            pairs.append((name, item if isinstance(item, str) else json.dumps(item)))
+        pairs.extend(_query_pairs(name, ctx.render(template)))
     return pairs
+
+
+def _query_pairs(name: str, value: Any) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    for item in value if isinstance(value, list) else [value]:
+        if item is None:
+            continue
+        if isinstance(item, dict | list):
+            raise NodeExecutionError(
+                f"query parameter {name!r} must be a scalar or a list of scalars",
+                code="invalid_query")
+        pairs.append((name, item if isinstance(item, str) else json.dumps(item)))
+    return pairs
+
+
+def append_path(url: str, path: str) -> str:
+    """``url`` (ending in "/") with a relative ``path`` appended, each segment escaped; a
+    path cannot climb out (``..``), change the host or add a query."""
+    if not isinstance(path, str):
+        raise NodeExecutionError("'path' must be a string", code="invalid_url")
+    if not url.endswith("/"):
+        raise NodeExecutionError("this node's URL does not end in '/', so it takes no 'path'",
+                                 code="invalid_url")
+    segments = path.strip().lstrip("/").split("/")
+    if any(s in ("..", ".") or "\\" in s for s in segments):
+        raise NodeExecutionError(f"path {path!r} may not contain '.' or '..' segments",
+                                 code="invalid_url")
+    return url + "/".join(quote(s, safe="-._~!$&'()*+,;=:@") for s in segments)
 
 
 def _render_content(ctx: NodeContext, node: HttpNode, headers: dict[str, str]) -> bytes | None:
@@ -179,16 +230,7 @@ def _render_content(ctx: NodeContext, node: HttpNode, headers: dict[str, str]) -
         raise NodeExecutionError("give either 'json' or 'body', not both",
                                  code="conflicting_body")
     if node.json_body is not None:
-        value = ctx.render(node.json_body)
-        try:
-            encoded = json.dumps(value, ensure_ascii=False, allow_nan=False,
-                                 separators=(",", ":")).encode()
-        except (TypeError, ValueError) as exc:
-            raise NodeExecutionError(f"the JSON body cannot be encoded: {exc}",
-                                     code="invalid_body") from None
-        if not any(name.lower() == "content-type" for name in headers):
-            headers["Content-Type"] = "application/json"
-        return encoded
+        return _encode_json(ctx.render(node.json_body), headers)
     if node.body is not None:
         value = ctx.render(node.body)
         if value is None:
@@ -196,6 +238,18 @@ def _render_content(ctx: NodeContext, node: HttpNode, headers: dict[str, str]) -
         text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
         return text.encode()
     return None
+
+
+def _encode_json(value: Any, headers: dict[str, str]) -> bytes:
+    try:
+        encoded = json.dumps(value, ensure_ascii=False, allow_nan=False,
+                             separators=(",", ":")).encode()
+    except (TypeError, ValueError) as exc:
+        raise NodeExecutionError(f"the JSON body cannot be encoded: {exc}",
+                                 code="invalid_body") from None
+    if not any(name.lower() == "content-type" for name in headers):
+        headers["Content-Type"] = "application/json"
+    return encoded
 
 
 def _parse_body(response: FetchedResponse, mode: str) -> Any:

@@ -34,7 +34,8 @@ def due_at(ctx: NodeContext) -> str | None:
     """When the node's wait ends (its ``timeout``), as an ISO timestamp, or None."""
     if ctx.node.timeout is None:
         return None
-    return (ctx.services.clock.now() + timedelta(seconds=parse_duration(ctx.node.timeout))).isoformat()
+    wait = timedelta(seconds=parse_duration(ctx.node.timeout))
+    return (ctx.services.clock.now() + wait).isoformat()
 
 
 def check_approval_response(payload: dict[str, Any], response: object) -> dict[str, Any]:

@@ -72,7 +72,8 @@ class WaitExecutor:
             due = croniter(node.cron, now).get_next(datetime)
         if due <= now:
             return NodeResult({"due_at": due.isoformat(), "fired_at": now.isoformat()})
-        value = interrupt({"kind": "wait", "node_id": ctx.node_path or node.id, "due_at": due.isoformat()})
+        value = interrupt({"kind": "wait", "node_id": ctx.node_path or node.id,
+                           "due_at": due.isoformat()})
         fired = value.get("fired_at") if isinstance(value, dict) else None
         return NodeResult({"due_at": due.isoformat(), "fired_at": fired})
 
@@ -93,7 +94,8 @@ class SignalExecutor:
     async def execute(self, ctx: NodeContext) -> NodeResult:
         node = ctx.node
         assert isinstance(node, SignalNode)
-        value = interrupt({"kind": "signal", "node_id": ctx.node_path or node.id, "signal": node.signal,
+        value = interrupt({"kind": "signal", "node_id": ctx.node_path or node.id,
+                           "signal": node.signal,
                            "due_at": due_at(ctx)})
         if isinstance(value, dict) and value.get("timeout"):
             return NodeResult(None, ("timeout",))

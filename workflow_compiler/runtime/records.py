@@ -43,6 +43,9 @@ class RunRecord(BaseModel):
     parent_run_id: str | None = None
     forked_from: str | None = None
     last_seq: int = 0
+    #: token usage summed over the run's node.completed events (llm nodes), e.g.
+    #: {"input_tokens": 120, "output_tokens": 40, "total_tokens": 160, "model_calls": 2}
+    usage: dict[str, int] = Field(default_factory=dict)
 
 
 class RunResult(BaseModel):

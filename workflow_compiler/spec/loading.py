@@ -18,10 +18,8 @@ def parse_spec_text(text: str, *, filename: str = "<spec>") -> dict[str, Any]:
     if len(text) > MAX_SPEC_BYTES:
         raise SpecValidationError([SpecIssue("spec_too_large", f"{filename} exceeds 20 MB")])
     try:
-        if filename.endswith((".yaml", ".yml")):
-            data = yaml.safe_load(text)
-        else:
-            data = json.loads(text)
+        is_yaml = filename.endswith((".yaml", ".yml"))
+        data = yaml.safe_load(text) if is_yaml else json.loads(text)
     except (ValueError, yaml.YAMLError) as exc:
         raise SpecValidationError(
             [SpecIssue("invalid_json", f"{filename} is not valid JSON/YAML: {exc}")]
@@ -41,5 +39,6 @@ def load_spec_file(path: Path) -> dict[str, Any]:
             [SpecIssue("unreadable_spec", f"cannot read {path}: {exc.strerror or exc}")]
         ) from None
     except UnicodeDecodeError:
-        raise SpecValidationError([SpecIssue("invalid_json", f"{path} is not UTF-8 text")]) from None
+        issue = SpecIssue("invalid_json", f"{path} is not UTF-8 text")
+        raise SpecValidationError([issue]) from None
     return parse_spec_text(text, filename=str(path))

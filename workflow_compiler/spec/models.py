@@ -66,7 +66,7 @@ class NodeBase(_Strict):
 
     @property
     def type_name(self) -> str:
-        return str(getattr(self, "type"))
+        return str(getattr(self, "type"))  # noqa: B009  (each subclass declares `type`)
 
 
 class TransformNode(NodeBase):
@@ -138,9 +138,22 @@ class LlmNode(NodeBase):
     output_schema: dict[str, Any] | None = None
     tools: list[str] = Field(default_factory=list)
     memory: MemoryConfig | None = None
-    max_iterations: int = Field(10, ge=1, le=100)
-    base_url: str | None = None
-    provider_options: dict[str, Any] = Field(default_factory=dict)
+    max_iterations: int = Field(10, ge=1, le=100, description="model calls in the tool loop")
+    require_approval: list[str] = Field(
+        default_factory=list,
+        description="tools whose calls pause the run for an approval first",
+    )
+    approvers: list[str] = Field(
+        default_factory=list, description="who may approve those calls; empty: anyone"
+    )
+    base_url: str | None = Field(
+        None, description="an OpenAI-compatible (or proxy) endpoint, e.g. a local vLLM/Ollama"
+    )
+    provider_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="api_key_secret (name of the secret holding the key), "
+        "structured_output_method, request_timeout, and provider parameters such as top_p",
+    )
 
 
 class ToolNode(NodeBase):

@@ -34,6 +34,15 @@ def _check_ai_edge(edge: EdgeEntry, source: NodeEntry, target: NodeEntry, log: I
         log.add("invalid_ai_edge",
                 f"an {edge.kind} edge must lead to an llm node, not to a {target.type_name} node",
                 pointer(edge.path, "to"), target.node_id)
+    elif edge.kind == "ai_memory" and source.type_name is not None:
+        from workflow_compiler.llm.memory import memory_source_problem
+
+        problem = memory_source_problem(source.raw)
+        if problem is None and target.raw.get("memory") is not None:
+            problem = (f"llm node {target.node_id!r} has a 'memory' config already; give it "
+                       "memory through that or through one ai_memory edge, not both")
+        if problem is not None:
+            log.add("invalid_ai_edge", problem, pointer(edge.path, "from"), source.node_id)
 
 
 def check_edges(
@@ -44,6 +53,7 @@ def check_edges(
     first_seen: dict[tuple[str, str, str, str], int] = {}
     ai_sources: set[str] = set()
     in_main: set[str] = set()
+    remembering: set[str] = set()  # llm nodes with an ai_memory edge
     port_cache: dict[str, list[str]] = {}
     for edge in edges:
         ends_known = True
@@ -67,6 +77,12 @@ def check_edges(
         first_seen[key] = edge.index
         if edge.kind != "main":
             _check_ai_edge(edge, source, target, log)
+            if edge.kind == "ai_memory":
+                if edge.target in remembering:
+                    log.add("invalid_ai_edge",
+                            f"llm node {edge.target!r} already has an ai_memory edge; one "
+                            "conversation memory per node", edge.path, edge.source)
+                remembering.add(edge.target)
             ai_sources.add(edge.source)
             graph.ai_targets.setdefault(edge.source, edge.target)
             continue

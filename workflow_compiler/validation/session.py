@@ -13,6 +13,7 @@ from typing import Any
 
 from workflow_compiler.nodes.base import NodeExecutor, ValidationContext, registered_types
 from workflow_compiler.spec.models import WorkflowSpec
+from workflow_compiler.validation.ai_edges import check_llm_tools, check_tool_only_node
 from workflow_compiler.validation.availability import AFTER_ALL, compute_availability
 from workflow_compiler.validation.control_flow import analyse_flow
 from workflow_compiler.validation.edges import EdgeGraph, check_edges
@@ -85,19 +86,20 @@ class Session:
         edge_entries = [parse_edge(item, i, f"{path}/edges/{i}", log)
                         for i, item in enumerate(edges)]
         graph = check_edges(entries, edge_entries, log)
+        check_llm_tools(entries, edge_entries, log)
         topology = analyse_flow(entries, graph, path, log)
         level = Level(listed, edge_entries, entries, topology,
                       compute_availability(topology, entries), frozenset(graph.ai_only),
                       parent, proxy, item_schema)
         for entry in listed:
-            self._check_node(entry, scope)
+            self._check_node(entry, scope, tool_only=entry.node_id in graph.ai_only)
         item_schemas = {entry.path: self._check_node_templates(entry, level, graph, scope)
                         for entry in listed}
         for entry in listed:
             self._check_nested(entry, level, scope, item_schemas[entry.path])
         return level
 
-    def _check_node(self, entry: NodeEntry, scope: SpecScope) -> None:
+    def _check_node(self, entry: NodeEntry, scope: SpecScope, tool_only: bool = False) -> None:
         schema_ok = check_node_schema(entry, self.log)
         if entry.model is None or entry.type_name is None:
             return
@@ -106,7 +108,10 @@ class Session:
             self.log.add("unknown_node_type",
                          f"no executor for node type {entry.type_name!r} is installed here",
                          pointer(entry.path, "type"), entry.node_id)
-        run_executor_checks(executor, entry.model, self.context, entry.path, self.log)
+        if tool_only and entry.type_name == "tool":  # the model supplies missing args
+            check_tool_only_node(entry.model, self.context, entry.path, self.log)
+        else:
+            run_executor_checks(executor, entry.model, self.context, entry.path, self.log)
         if schema_ok and entry.node_id is not None and entry.node_id not in scope.output_schemas:
             scope.output_schemas[entry.node_id] = output_schema_of(executor, entry.model)
 
@@ -152,7 +157,8 @@ class Session:
             child = entry.raw.get("spec")
             if isinstance(child, dict):
                 self.check_spec(child, pointer(entry.path, "spec"))
-                check_inline_inputs(entry, child, self.log)
+                if entry.node_id not in level.ai_only:  # as a tool, the model gives inputs
+                    check_inline_inputs(entry, child, self.log)
 
 
 def _map_body_ids(nodes: list[Any]) -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""The llm node's machinery: models, tools, streaming and conversation memory."""

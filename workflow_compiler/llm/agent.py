@@ -1,0 +1,303 @@
+"""The agent loop: call the model, run the tools it asks for, feed the results back.
+
+* At most ``max_iterations`` model calls in the loop; a model still asking for tools after
+  that fails the node (``max_iterations_exceeded``).
+* The tool calls of one reply run concurrently. A failing tool does not fail the node: the
+  error goes back to the model as the tool's result, which lets it correct itself.
+* Every tool call is in the run's events as ``node.started`` / ``node.completed`` /
+  ``node.failed`` (``node.skipped`` when refused) with node id
+  ``<llm id>.tools.<tool name>[<n>]`` (n counts that tool's calls in this execution) and
+  ``data.tool_call`` = ``{id, name, args}``, so the steps log lists them like nodes.
+* Tools named in ``require_approval`` pause the run first, with an approval interrupt in
+  the format of the ``approval`` node (the runtime checks and resumes it unchanged);
+  approved, the call runs; rejected, the model is told the user refused it.
+* Model and tool calls go through ``Steps``, so a resumed node does not repeat them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ToolMessage,
+    message_to_dict,
+    messages_from_dict,
+)
+from langgraph.errors import GraphBubbleUp, GraphInterrupt
+from langgraph.types import interrupt
+
+from workflow_compiler.errors import ExpressionError, GraphwrightError, NodeExecutionError
+from workflow_compiler.llm.errors import model_error
+from workflow_compiler.llm.steps import FAILED, StepResult, Steps
+from workflow_compiler.llm.streaming import stream_reply
+from workflow_compiler.llm.tool_adapters import AgentTool
+from workflow_compiler.nodes.base import NodeContext
+from workflow_compiler.providers.base import Provider
+from workflow_compiler.spec.models import LlmNode
+
+MAX_TOOL_RESULT_CHARS = 50_000
+REFUSED = "The user refused this call."
+
+
+@dataclass(slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    total_tokens: int = 0
+    model_calls: int = 0
+
+    def add(self, message: AIMessage) -> None:
+        self.model_calls += 1
+        meta = message.usage_metadata
+        if meta:
+            self.input_tokens += int(meta.get("input_tokens") or 0)
+            self.output_tokens += int(meta.get("output_tokens") or 0)
+            self.total_tokens += int(meta.get("total_tokens") or 0)
+
+    def as_dict(self) -> dict[str, int]:
+        return {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens,
+                "total_tokens": self.total_tokens, "model_calls": self.model_calls}
+
+
+@dataclass(slots=True)
+class AgentRun:
+    """One execution of an llm node: its model, tools, transcript and counters."""
+
+    ctx: NodeContext
+    node: LlmNode
+    provider: Provider
+    model: BaseChatModel
+    tools: dict[str, AgentTool]
+    steps: Steps
+    messages: list[BaseMessage]
+    secrets: tuple[str, ...] = ()  # scrubbed from error messages
+    usage: Usage = field(default_factory=Usage)
+    calls_per_tool: dict[str, int] = field(default_factory=dict)
+
+    # -- model calls ------------------------------------------------------------------
+
+    def _failed(self, exc: Exception) -> StepResult:
+        error = model_error(exc, self.provider, secrets=self.secrets)
+        return {FAILED: True, "code": error.code, "message": error.message,
+                "retryable": error.retryable, "details": error.details}
+
+    def _raise_if_failed(self, result: StepResult) -> None:
+        if result.get(FAILED):
+            raise NodeExecutionError(str(result["message"]), code=str(result["code"]),
+                                     retryable=bool(result["retryable"]),
+                                     details=dict(result.get("details") or {}))
+
+    async def reply(self, model: Any, messages: list[BaseMessage]) -> AIMessage:
+        """A streamed model call (``llm.token`` events), repeated by nothing on resume."""
+        def on_text(text: str) -> None:
+            self.ctx.emit("llm.token", {"text": text})
+
+        async def step() -> StepResult:
+            try:
+                message = await stream_reply(model, messages, on_text)
+            except Exception as exc:  # classified, then raised by the node
+                return self._failed(exc)
+            return {"message": self._redact(message_to_dict(message))}
+
+        result = await self.steps.run(step)
+        self._raise_if_failed(result)
+        [message] = messages_from_dict([result["message"]])
+        assert isinstance(message, AIMessage)
+        self.usage.add(message)
+        return message
+
+    async def structured_call(self, runnable: Any, messages: Any
+                              ) -> tuple[AIMessage, Any, str | None]:
+        """One structured-output call (not streamed: its text is JSON, not prose)."""
+        async def step() -> StepResult:
+            try:
+                out = await runnable.ainvoke(list(messages))
+            except Exception as exc:  # as above
+                return self._failed(exc)
+            error = out.get("parsing_error")
+            result: StepResult = self._redact({
+                "message": message_to_dict(out["raw"]), "parsed": out.get("parsed"),
+                "parse_error": None if error is None else str(error)})
+            return result
+
+        result = await self.steps.run(step)
+        self._raise_if_failed(result)
+        [raw] = messages_from_dict([result["message"]])
+        assert isinstance(raw, AIMessage)
+        self.usage.add(raw)
+        return raw, result.get("parsed"), result.get("parse_error")
+
+    # -- the loop -----------------------------------------------------------------------
+
+    async def loop(self) -> AIMessage:
+        """Model calls and tool rounds until the model answers without tools."""
+        schemas = [t.schema() for t in self.tools.values()]
+        model: Any = self.model.bind_tools(schemas) if schemas else self.model
+        for _ in range(self.node.max_iterations):
+            reply = await self.reply(model, self.messages)
+            self.messages.append(reply)
+            if not reply.tool_calls and not reply.invalid_tool_calls:
+                return reply
+            self.messages.extend(await self.run_tools(reply))
+        raise NodeExecutionError(
+            f"the model still asked for tools after {self.node.max_iterations} calls "
+            "(max_iterations); raise max_iterations or make the task smaller",
+            code="max_iterations_exceeded")
+
+    async def run_tools(self, reply: AIMessage) -> list[ToolMessage]:
+        calls: list[dict[str, Any]] = [
+            {"id": c.get("id") or f"call_{i}", "name": c["name"], "args": c["args"]}
+            for i, c in enumerate(reply.tool_calls)]
+        labels = [self._label(c["name"]) for c in calls]
+        # Ask first, then run everything at once: approvals pause before any tool runs.
+        answers = [self.approval(c) if c["name"] in self.node.require_approval else None
+                   for c in calls]
+        results = _settled(await asyncio.gather(*(
+            self.steps.run(self._tool_step(call, label, answer))
+            for call, label, answer in zip(calls, labels, answers, strict=True)),
+            return_exceptions=True))
+        messages = [ToolMessage(content=r["content"], tool_call_id=c["id"], name=c["name"],
+                                status=r["status"]) for c, r in zip(calls, results, strict=True)]
+        messages.extend(ToolMessage(
+            content=f"Error: the call could not be parsed ({bad.get('error') or 'bad JSON'}); "
+                    "send valid JSON arguments",
+            tool_call_id=bad.get("id") or "invalid", name=bad.get("name") or "unknown",
+            status="error") for bad in reply.invalid_tool_calls)
+        return messages
+
+    def _label(self, name: str) -> str:
+        count = self.calls_per_tool.get(name, 0) + 1
+        self.calls_per_tool[name] = count
+        return f"{self.node.id}.tools.{name}[{count}]"
+
+    def approval(self, call: dict[str, Any]) -> dict[str, Any]:
+        """Pause for a person to allow ``call``; returns their checked response."""
+        from workflow_compiler.errors import InvalidResponseError
+        from workflow_compiler.nodes.human import check_approval_response
+
+        args = json.dumps(call["args"], ensure_ascii=False, sort_keys=True)
+        payload = {
+            "kind": "approval", "node_id": self.ctx.node_path or self.node.id,
+            "question": f"Allow {self.node.id!r} to call the tool {call['name']!r} with "
+                        f"{args}?",
+            "options": [], "approvers": list(self.node.approvers), "min_approvals": 1,
+            "max_rejections": 1, "responses": [], "due_at": None, "notify": [],
+            "tool_call": call,
+        }
+        while True:
+            value = interrupt(payload)
+            response = value.get("response") if isinstance(value, dict) else None
+            try:
+                return check_approval_response(payload, response)
+            except InvalidResponseError:
+                continue  # refused: stay paused (the runtime normally refuses it first)
+
+    def _tool_step(self, call: dict[str, Any], label: str, answer: dict[str, Any] | None
+                   ) -> Any:
+        async def step() -> StepResult:
+            return await self.call_tool(call, label, answer)
+        return step
+
+    # -- one tool call --------------------------------------------------------------------
+
+    def _emit(self, event_type: str, label: str, data: dict[str, Any]) -> None:
+        emit_as = self.ctx.config.get("emit_as")
+        if emit_as is not None:
+            emit_as(event_type, label, data)
+
+    async def call_tool(self, call: dict[str, Any], label: str,
+                        answer: dict[str, Any] | None) -> StepResult:
+        tool = self.tools.get(call["name"])
+        shown = {"tool_call": call}
+        if answer is not None and answer["decision"] != "approve":
+            self._emit("node.skipped", label, {**shown, "reason": "approval_rejected",
+                                              "response": _response(answer)})
+            comment = f" Their comment: {answer['comment']}" if answer.get("comment") else ""
+            return {"content": REFUSED + comment, "status": "error"}
+        started_data: dict[str, Any] = {**shown, "type": tool.kind if tool else "unknown"}
+        if answer is not None:
+            started_data["approval"] = _response(answer)
+        self._emit("node.started", label, started_data)
+        started = time.perf_counter()
+        try:
+            if tool is None:
+                raise NodeExecutionError(
+                    f"there is no tool named {call['name']!r}; available: "
+                    f"{', '.join(sorted(self.tools)) or 'none'}", code="unknown_tool")
+            if not isinstance(call["args"], dict):
+                raise NodeExecutionError("tool arguments must be an object",
+                                         code="invalid_tool_args")
+            context = self._call_context(label, tool)
+            async with asyncio.timeout(tool.timeout):
+                output = await tool.run(context, call["args"], label)
+        except GraphBubbleUp:
+            raise
+        except TimeoutError:
+            return self._tool_failed(label, shown, NodeExecutionError(
+                f"the tool {call['name']!r} timed out", code="node_timeout"))
+        except (NodeExecutionError, ExpressionError) as exc:
+            return self._tool_failed(label, shown, exc)
+        except Exception as exc:  # a tool's bug goes back to the model
+            return self._tool_failed(label, shown, NodeExecutionError(
+                f"the tool {call['name']!r} failed: {exc or type(exc).__name__}",
+                code="tool_error"))
+        self._emit("node.completed", label, {
+            **shown, "output": output, "port": ["out"], "usage": None,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 3)})
+        return {"content": self._redact(_as_text(output)), "status": "success"}
+
+    def _tool_failed(self, label: str, shown: dict[str, Any], exc: GraphwrightError
+                     ) -> StepResult:
+        error = {"code": exc.code, "message": exc.message}
+        self._emit("node.failed", label, {**shown, "error": error, "handled": True})
+        return {"content": self._redact(f"Error ({exc.code}): {exc.message}"), "status": "error"}
+
+    def _call_context(self, label: str, tool: AgentTool) -> NodeContext:
+        """The context a tool node runs in: the llm node's scope, its own config."""
+        ctx = self.ctx
+        prefix = ctx.node_path[: len(ctx.node_path) - len(self.node.id)] if ctx.node_path \
+            else ""
+        return NodeContext(
+            node=tool.node if tool.node is not None else ctx.node,
+            run_id=ctx.run_id, scope=ctx.scope, services=ctx.services, visit=ctx.visit,
+            node_path=f"{prefix}{label}",
+            emit=lambda t, d: self._emit(t, label, d), config=ctx.config,
+        )
+
+    def _redact(self, value: Any) -> Any:
+        """Secret values the run knows never go to the model (a tool result holding one) nor
+        into checkpoints (a reply holding one), whatever their shape."""
+        context = getattr(self.ctx.config.get("runtime"), "context", None)
+        redact = getattr(context, "redact", None)
+        return value if redact is None else redact(value)
+
+
+def _settled(results: list[StepResult | BaseException]) -> list[StepResult]:
+    """The tool results; when tools paused (subworkflows waiting for people), all their
+    interrupts at once, so each can be answered independently; other errors as raised."""
+    paused = [r for r in results if isinstance(r, GraphInterrupt)]
+    if paused:
+        raise GraphInterrupt(tuple(i for r in paused for i in (r.args[0] if r.args else ())))
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return [r for r in results if not isinstance(r, BaseException)]
+
+
+def _response(answer: dict[str, Any]) -> dict[str, Any]:
+    return {k: answer.get(k) for k in ("by", "decision", "comment")}
+
+
+def _as_text(output: Any) -> str:
+    text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False,
+                                                              default=str)
+    if len(text) > MAX_TOOL_RESULT_CHARS:
+        text = text[:MAX_TOOL_RESULT_CHARS] + f"... [truncated from {len(text)} characters]"
+    return text
