@@ -20,6 +20,7 @@ from workflow_compiler.compiler.runner import (
     NodeRunner,
     State,
     _as_node_error,
+    _resolve_call_annotations,
     consume_only,
     emitter,
     gate,
@@ -165,3 +166,10 @@ class MapCollect(NodeRunner):
             "duration_ms": round((time.time() - started) * 1000, 3) if started else None,
         })
         return self.finish(state, update, results, ("out",))
+
+
+# LangGraph inspects each node's call signature when it is added; resolve the string
+# annotations (``from __future__ import annotations``) once here, not once per node.
+_resolve_call_annotations(MapDispatch)
+_resolve_call_annotations(MapWorker)
+_resolve_call_annotations(MapCollect)
