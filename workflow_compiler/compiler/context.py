@@ -8,7 +8,6 @@ shareable across runs because none of this is baked into them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -31,8 +30,7 @@ class RunContext:
     depth: int = 0
     #: the name of the workflow the run started (children share it): memory namespaces
     workflow: str = ""
-    #: where nodes put their events (the runtime drains it while the graph runs)
-    sink: Callable[[dict[str, Any]], None] | None = None
+
 
     async def secrets_for(self, names: frozenset[str]) -> dict[str, str]:
         found: dict[str, str] = {}

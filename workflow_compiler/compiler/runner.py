@@ -76,24 +76,16 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 
 
 def emitter(runtime: Runtime[RunContext], state: State) -> Emit:
-    """Events go to the run's sink (``RunContext.sink``), node ids prefixed by the subgraph
-    path. Nested graphs share the context, so their events arrive the same way; LangGraph's
-    custom stream is not used because its machinery cost 12-28% on long chains (bench/)."""
+    """Events go out on LangGraph's custom stream, node ids prefixed by the subgraph path."""
+    writer = runtime.stream_writer
     prefix = state.get("path") or ""
     context = runtime.context
-    sink = context.sink if context is not None else None
-    if sink is None:
-        return _ignore
 
     def emit(event_type: str, node_id: str, data: dict[str, Any]) -> None:
-        sink({"type": event_type, "node_id": f"{prefix}{node_id}",
-              "ts": now_iso(), "data": context.redact(data)})
+        writer({"type": event_type, "node_id": f"{prefix}{node_id}",
+                "ts": now_iso(), "data": context.redact(data) if context else data})
 
     return emit
-
-
-def _ignore(event_type: str, node_id: str, data: dict[str, Any]) -> None:
-    return None
 
 
 def taken_ports(state: State, node_id: str) -> list[str] | tuple[str, ...]:

@@ -404,28 +404,21 @@ class WorkflowRuntime:
         graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
         config = _config(run_id)
         config["recursion_limit"] = compiled.spec.limits.max_steps
-        # Nodes put events on this queue; the graph runs in its own task while we drain it,
-        # so events reach the caller live and in order. None marks the end of the graph.
-        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         context = RunContext(run_id=run_id, services=self.services, compiler=self.compiler,
-                             workflow=compiled.spec.name, sink=queue.put_nowait)
+                             workflow=compiled.spec.name)
         limit = compiled.spec.limits.timeout
         current = asyncio.current_task()
         if current is not None:
             self._active[run_id] = current
-
-        async def run_graph() -> None:
-            try:
-                await graph.ainvoke(graph_input, config, context=context)
-            finally:
-                queue.put_nowait(None)
-
         outcome: tuple[str, str, dict[str, Any]]
-        graph_task: asyncio.Task[None] | None = None
         try:
             async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
-                graph_task = asyncio.create_task(run_graph())
-                while (chunk := await queue.get()) is not None:
+                async for _ns, chunk in graph.astream(
+                    graph_input, config, context=context,
+                    stream_mode="custom", subgraphs=True,
+                ):
+                    if not (isinstance(chunk, dict) and "type" in chunk):
+                        continue
                     if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
                         resumed.discard(chunk["node_id"])
                         continue
@@ -435,7 +428,6 @@ class WorkflowRuntime:
                                chunk.get("ts"))
                     if len(pending) >= EVENT_FLUSH_EVERY:
                         await flush()
-                await graph_task  # re-raises what ended the graph
             snapshot = await graph.aget_state(config)
             interrupts = _interrupts_of(snapshot)
             if interrupts:
@@ -467,10 +459,6 @@ class WorkflowRuntime:
             log.exception("run %s failed unexpectedly", run_id)
             outcome = _failure("internal_error", f"internal error: {type(exc).__name__}: {exc}")
         finally:
-            if graph_task is not None and not graph_task.done():
-                graph_task.cancel()  # we were cancelled, timed out or closed: stop the graph
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.shield(graph_task)
             self._active.pop(run_id, None)
             # Whatever happens (the caller closing the stream included), what was produced
             # is stored and the record knows its last number, so later events never clash.
