@@ -27,6 +27,7 @@ from workflow_compiler.cli.failures import (
 from workflow_compiler.errors import GraphwrightError, SpecValidationError
 
 INTERRUPTED = 130  # the shell convention for Ctrl-C
+PLUGIN_GROUP = "graphwright.commands"
 
 
 class _Settings:
@@ -60,6 +61,23 @@ def _add_commands() -> None:
     for command in (validate, graph, schema, run, resume, runs, show, events, cancel,
                     history, fork):
         cli.add_command(command)
+    for name, command in plugin_commands().items():
+        cli.add_command(command, name)
+
+
+def plugin_commands() -> dict[str, click.Command]:
+    """Commands of the service packages (``serve``, ``users``, ``worker``), registered as
+    ``graphwright.commands`` entry points: the core stays free of their imports (DESIGN
+    section 1) and a distribution without them still has a working CLI. Their modules keep
+    heavy imports inside the commands, so ``graphwright run`` does not pay for FastAPI."""
+    from importlib.metadata import entry_points
+
+    found: dict[str, click.Command] = {}
+    for point in entry_points(group=PLUGIN_GROUP):
+        command = point.load()
+        if isinstance(command, click.Command):
+            found[point.name] = command
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,84 @@
+"""The FastAPI application: ``create_app(settings)``.
+
+Start-up connects the service database (applying migrations), opens the LangGraph
+checkpointer and memory store the settings name, and builds the one ``WorkflowRuntime``
+every request shares; shutdown closes them in reverse. Routers are thin: they parse,
+call a service in ``api.services`` and return what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.auth import Authenticator
+from api.problems import COMMON_RESPONSES, install_problem_handlers
+from api.routers import ROUTERS
+from api.run_owner import OwnerScopedResolver, OwnerScopedSecrets
+from api.state import ServiceState
+from shared.config import Settings, get_settings
+
+API_PREFIX = "/v1"
+
+
+@asynccontextmanager
+async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
+    """Everything a running service holds, opened in order and closed in reverse."""
+    from shared.database import close_db, init_db
+    from shared.database.run_store import TortoiseRunStore
+    from workflow_compiler.compiler.cache import WorkflowCompiler
+    from workflow_compiler.nodes.base import ValidationContext
+    from workflow_compiler.runtime.checkpointers import open_checkpointer
+    from workflow_compiler.runtime.runtime import WorkflowRuntime
+    from workflow_compiler.runtime.stores import open_store
+    from workflow_compiler.services import RuntimeServices
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    async with AsyncExitStack() as stack:
+        await init_db(settings.database_url, pool_max=settings.database_pool_max)
+        stack.push_async_callback(close_db)
+        checkpointer = await stack.enter_async_context(
+            open_checkpointer(settings.checkpointer_url))
+        memory = await stack.enter_async_context(open_store(settings.checkpointer_url))
+        services = RuntimeServices(secrets=OwnerScopedSecrets(settings),
+                                   resolver=OwnerScopedResolver())
+        compiler = WorkflowCompiler(
+            context=ValidationContext(tool_names=services.tools.names()))
+        runtime = WorkflowRuntime(checkpointer=checkpointer, store=TortoiseRunStore(),
+                                  services=services, compiler=compiler, memory_store=memory)
+        yield ServiceState(settings=settings, runtime=runtime,
+                           authenticator=Authenticator(settings))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_service(settings) as state:
+            app.state.service = state
+            app.state.authenticator = state.authenticator
+            yield
+
+    app = FastAPI(
+        title="graphwright",
+        version=_version(),
+        summary="Compile JSON workflow specs into LangGraph graphs and run them over REST.",
+        lifespan=lifespan,
+        responses=COMMON_RESPONSES,
+    )
+    install_problem_handlers(app)
+    for router, prefixed in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX if prefixed else "")
+    return app
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("graphwright")
+    except PackageNotFoundError:
+        return "0.0.0"

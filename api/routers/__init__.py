@@ -1,0 +1,15 @@
+"""Every router of the app, in the order the OpenAPI document lists them.
+
+Each entry is ``(router, under_v1)``. A new router is added here; the isolation test
+(tests/api/test_isolation.py) then checks its routes need authentication and scope.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routers import health
+
+ROUTERS: list[tuple[APIRouter, bool]] = [
+    (health.router, False),
+]

@@ -1,0 +1,1 @@
+"""The service layer: what the API does, between thin routers and the repositories."""
