@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import health
+from api.routers import approvals, health, runs
 
 ROUTERS: list[tuple[APIRouter, bool]] = [
     (health.router, False),
+    (runs.router, True),
+    (approvals.router, True),
 ]

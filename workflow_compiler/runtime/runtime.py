@@ -99,16 +99,20 @@ class WorkflowRuntime:
     # ------------------------------------------------------------------ starting
 
     async def start(
-        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None
+        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
+        last_seq: int = 0,
     ) -> RunResult:
         """Run until the run completes, fails or pauses; events are still recorded."""
-        async for _ in self.stream(spec, inputs, run_id=run_id):
+        async for _ in self.stream(spec, inputs, run_id=run_id, last_seq=last_seq):
             pass
         return await self.result(run_id or self._last_started)
 
     async def stream(
-        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None
+        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
+        last_seq: int = 0,
     ) -> AsyncIterator[RunEvent]:
+        """``last_seq``: events the run already has (its ``run.queued``, see ``enqueue``),
+        so the run's own events continue the numbering without a store read."""
         compiled = self.compiler.compile(spec)
         inputs = dict(inputs or {})
         errors = compiled.input_errors(inputs)
@@ -122,7 +126,7 @@ class WorkflowRuntime:
         now = utcnow()
         record = RunRecord(run_id=run_id, workflow=compiled.spec.name,
                            spec_hash=compiled.spec_hash, status="running", inputs=inputs,
-                           created_at=now, started_at=now)
+                           created_at=now, started_at=now, last_seq=last_seq)
         raw = spec if isinstance(spec, dict) else compiled.spec.model_dump(by_alias=True)
         await self.store.create(record, raw)
         graph_input = {"inputs": inputs, "run": {"id": run_id, "started_at": now}, "path": ""}
@@ -131,6 +135,21 @@ class WorkflowRuntime:
         ) as drive:
             async for event in drive:
                 yield event
+
+    async def enqueue(self, run_id: str, data: dict[str, Any] | None = None) -> RunEvent:
+        """Record ``run.queued`` for a run its store already holds as ``queued`` (a service
+        registers runs before a task or worker starts them). Start it later with
+        ``start(..., run_id=run_id, last_seq=<this event's seq>)``."""
+        record = await self._record(run_id)
+        if record.status != "queued":
+            raise RunStateError(f"run {run_id} is {record.status}, not queued")
+        event = RunEvent(seq=record.last_seq + 1, run_id=run_id, type="run.queued",
+                         ts=utcnow(), data=dict(data or {}))
+        await self.store.append_events([event])
+        record.last_seq = event.seq
+        await self.store.save(record)
+        self._notify(event)
+        return event
 
     # ------------------------------------------------------------------ resuming
 
@@ -309,6 +328,29 @@ class WorkflowRuntime:
                 "completed_nodes": sorted((snap.values or {}).get("nodes", {})),
             })
         return items
+
+    async def checkpoint(self, run_id: str, checkpoint_id: str) -> dict[str, Any]:
+        """One checkpoint of the run's history (as ``history`` lists it) with the state
+        values saved there; ``RunNotFoundError`` if the run has no such checkpoint."""
+        compiled = await self._compiled_for(run_id)
+        graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
+        config: RunnableConfig = {"configurable": {
+            "thread_id": run_id, "checkpoint_ns": "", "checkpoint_id": checkpoint_id}}
+        if await self.checkpointer.aget_tuple(config) is None:
+            raise RunNotFoundError(f"run {run_id} has no checkpoint {checkpoint_id!r}")
+        snap = await graph.aget_state(config)
+        parent = (snap.parent_config or {}).get("configurable", {})
+        return {
+            "checkpoint_id": checkpoint_id,
+            "parent_checkpoint_id": parent.get("checkpoint_id"),
+            "step": (snap.metadata or {}).get("step"),
+            "source": (snap.metadata or {}).get("source"),
+            "created_at": snap.created_at,
+            "next": list(snap.next),
+            "completed_nodes": sorted((snap.values or {}).get("nodes", {})),
+            "values": snap.values,
+            "interrupts": [i.model_dump() for i in _interrupts_of(snap)],
+        }
 
     async def fork(
         self, run_id: str, checkpoint_id: str, *, new_run_id: str | None = None

@@ -1,0 +1,236 @@
+"""Reading runs: the list (filters, cursor pages, newest first), one run, its output, its
+events (SSE that attaches at any time, replays from Last-Event-ID, follows live events;
+or JSON) and its steps log. On SQLite and Postgres."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from fastapi import FastAPI
+from helpers.api_client import Caller, assert_problem
+from helpers.api_world import (
+    approval_spec,
+    assert_gap_free,
+    event_types,
+    gate,
+    gated_spec,
+    saved_workflow,
+    sse_events,
+    three_transforms,
+    wait_for_status,
+)
+
+from api.services.run_streams import RunStreams
+from api.services.runs import STREAMS_KEY
+
+JSON = {"Accept": "application/json"}
+
+
+async def _run(caller: Caller, name: str = "x") -> dict[str, object]:
+    response = await caller.client.post("/v1/runs", json={
+        "spec": three_transforms(), "inputs": {"name": name}})
+    assert response.status_code == 201
+    run: dict[str, object] = response.json()
+    return run
+
+
+async def test_list_is_newest_first_with_cursor_pages_and_filters(alice: Caller,
+                                                                  bob: Caller) -> None:
+    workflow, _ = await saved_workflow(alice.user.id, three_transforms())
+    saved = [(await alice.client.post(f"/v1/workflows/{workflow.id}/runs",
+                                      json={"inputs": {"name": str(i)}})).json()
+             for i in range(3)]
+    adhoc = await _run(alice)
+    paused_wf, _ = await saved_workflow(alice.user.id, approval_spec([]))
+    paused = (await alice.client.post(f"/v1/workflows/{paused_wf.id}/runs",
+                                      json={"inputs": {}})).json()
+    await _run(bob)
+
+    everything = (await alice.client.get("/v1/runs")).json()
+    ids = [r["id"] for r in everything["items"]]
+    assert ids == [paused["id"], adhoc["id"], *[r["id"] for r in reversed(saved)]]
+    assert everything["next_cursor"] is None
+
+    pages, cursor = [], None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await alice.client.get("/v1/runs", params=params)).json()
+        pages.append([r["id"] for r in page["items"]])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert [i for p in pages for i in p] == ids
+    assert [len(p) for p in pages] == [2, 2, 1]
+
+    by_workflow = (await alice.client.get("/v1/runs",
+                                          params={"workflow_id": str(workflow.id)})).json()
+    assert [r["id"] for r in by_workflow["items"]] == [r["id"] for r in reversed(saved)]
+    by_status = (await alice.client.get("/v1/runs", params={"status": "paused"})).json()
+    assert [r["id"] for r in by_status["items"]] == [paused["id"]]
+    by_source = (await alice.client.get("/v1/runs", params={"source": "agent"})).json()
+    assert by_source["items"] == []
+    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
+    assert (await alice.client.get("/v1/runs", params={"created_after": later})).json()[
+        "items"] == []
+    assert len((await alice.client.get("/v1/runs", params={"created_before": later})).json()[
+        "items"]) == 5
+
+    for params in ({"limit": 0}, {"limit": 1001}, {"status": "sleeping"},
+                   {"source": "carrier-pigeon"}, {"created_after": "yesterday"}):
+        assert_problem(await alice.client.get("/v1/runs", params=params), 422)
+    assert_problem(await alice.client.get("/v1/runs", params={"cursor": "garbage"}), 422,
+                   "invalid_argument")
+    assert (await alice.client.get("/v1/runs", params={"limit": 1000})).status_code == 200
+
+
+async def test_get_and_output_are_the_owners_only(alice: Caller, bob: Caller) -> None:
+    run = await _run(alice, "ann")
+    got = (await alice.client.get(f"/v1/runs/{run['id']}")).json()
+    assert got == run
+    output = (await alice.client.get(f"/v1/runs/{run['id']}/output")).json()
+    assert output == {"run_id": run["id"], "status": "completed",
+                      "outputs": {"text": "Hello, ann!", "loud": "HELLO, ANN!"},
+                      "error": None, "interrupts": []}
+    for path in ("", "/output", "/events", "/steps", "/checkpoints"):
+        assert_problem(await bob.client.get(f"/v1/runs/{run['id']}{path}"), 404, "not_found")
+        assert_problem(await alice.client.get(f"/v1/runs/nope{path}"), 404)
+
+
+async def test_events_as_json_and_as_sse_with_replay_from_last_event_id(
+    alice: Caller,
+) -> None:
+    run = await _run(alice)
+    events = (await alice.client.get(f"/v1/runs/{run['id']}/events", headers=JSON)).json()
+    assert_gap_free(events)
+    assert event_types(events)[0] == "run.started"
+    assert event_types(events)[-1] == "run.completed"
+    assert events[-1]["seq"] == run["last_seq"]
+
+    sse = await alice.client.get(f"/v1/runs/{run['id']}/events")
+    assert sse.headers["content-type"].startswith("text/event-stream")
+    frames = sse_events(sse.text)
+    assert [f["data"] for f in frames] == events
+    assert sse.text.startswith("retry: 1000\n\n")
+
+    resumed = sse_events((await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                                 headers={"Last-Event-ID": "3"})).text)
+    assert [f["data"] for f in resumed] == events[3:]
+    assert_gap_free(resumed, first=4)
+    after = sse_events((await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                               params={"after": 5})).text)
+    assert [f["data"] for f in after] == events[5:]
+    assert (await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                   params={"after": 2, "limit": 2}, headers=JSON)).json() \
+        == events[2:4]
+    assert (await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                   params={"after": 999})).text == "retry: 1000\n\n"
+    assert_problem(await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                          headers={"Last-Event-ID": "x"}), 422)
+    assert_problem(await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                          params={"after": -1}), 422)
+
+
+async def test_attaching_mid_run_replays_then_follows_live_without_gaps(
+    app: FastAPI, alice: Caller,
+) -> None:
+    streams = app.state.service.extras[STREAMS_KEY]
+    assert isinstance(streams, RunStreams)
+    async with gate() as held:
+        run = (await alice.client.post("/v1/runs", json={
+            "spec": gated_spec(held.url), "mode": "async"})).json()
+        await held.arrived.wait()  # run.queued, run.started, 'before' done, in the gate
+        followers = [asyncio.create_task(alice.client.get(
+            f"/v1/runs/{run['id']}/events", headers=headers))
+            for headers in ({}, {"Last-Event-ID": "2"}, {"Last-Event-ID": "0"})]
+        async with asyncio.timeout(10):
+            while streams.watching(run["id"]) < len(followers):  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        held.open()
+        responses = await asyncio.gather(*followers)
+    whole, tail, again = (sse_events(r.text) for r in responses)
+    assert_gap_free(whole)
+    assert event_types(whole)[0] == "run.queued"
+    assert event_types(whole)[-1] == "run.completed"
+    assert [f["data"] for f in tail] == [f["data"] for f in whole[2:]]
+    assert [f["data"] for f in again] == [f["data"] for f in whole]
+    stored = (await alice.client.get(f"/v1/runs/{run['id']}/events", headers=JSON)).json()
+    assert stored == [f["data"] for f in whole]
+    assert streams.watching(run["id"]) == 0
+    assert (await alice.client.get(f"/v1/runs/{run['id']}")).json()["status"] == "completed"
+
+
+async def test_attaching_to_a_paused_run_replays_up_to_the_pause_and_ends(
+    alice: Caller,
+) -> None:
+    workflow, _ = await saved_workflow(alice.user.id, approval_spec([]))
+    run = (await alice.client.post(f"/v1/workflows/{workflow.id}/runs",
+                                   json={"inputs": {}})).json()
+    frames = sse_events((await alice.client.get(f"/v1/runs/{run['id']}/events")).text)
+    assert event_types(frames)[-1] == "run.paused"
+    assert_gap_free(frames)
+
+
+async def test_steps_log_with_filters_limits_and_durations(alice: Caller) -> None:
+    spec = {
+        "spec_version": "1", "name": "branchy",
+        "nodes": [{"id": "start", "type": "transform", "value": 3},
+                  {"id": "big", "type": "condition", "if": "{{ nodes.start > 1 }}"},
+                  {"id": "yes", "type": "transform", "value": "big"},
+                  {"id": "nope", "type": "transform", "value": "small"},
+                  {"id": "boom", "type": "transform", "value": "{{ 1 // 0 }}",
+                   "on_error": "continue"}],
+        "edges": [{"from": "start", "to": "big"}, {"from": "big", "port": "true", "to": "yes"},
+                  {"from": "big", "port": "false", "to": "nope"},
+                  {"from": "yes", "to": "boom"}],
+        "outputs": {"yes": "{{ nodes.yes | default(none) }}"},
+    }
+    run = (await alice.client.post("/v1/runs", json={"spec": spec})).json()
+    assert run["status"] == "completed", run
+    url = f"/v1/runs/{run['id']}/steps"
+    steps = (await alice.client.get(url)).json()
+    items = steps["items"]
+    assert steps["next_after_id"] is None
+    assert [s["node_id"] for s in items if s["status"] == "completed"] == ["start", "big", "yes"]
+    assert all(s["duration_ms"] is not None and s["duration_ms"] >= 0 for s in items)
+    started = [s["started_at"] for s in items]
+    assert started == sorted(started)
+    by_node = {s["node_id"]: s for s in items}
+    assert by_node["nope"]["status"] == "skipped"
+    assert by_node["big"]["ports"] == ["true"]
+    assert by_node["boom"]["status"] == "failed"
+    assert by_node["boom"]["error"]["handled"] is True
+    assert by_node["start"]["output_summary"] == {"value": 3}
+
+    def ids(params: dict[str, object]) -> list[str]:
+        return [s["node_id"] for s in alice_steps[str(params)]]
+
+    alice_steps = {}
+    for params in ({"node_id": "yes"}, {"node_type": "condition"}, {"status": "skipped"},
+                   {"errors_only": "true"}):
+        alice_steps[str(params)] = (await alice.client.get(url, params=params)).json()["items"]
+    assert ids({"node_id": "yes"}) == ["yes"]
+    assert ids({"node_type": "condition"}) == ["big"]
+    assert ids({"status": "skipped"}) == ["nope"]
+    assert ids({"errors_only": "true"}) == ["boom"]
+
+    first = (await alice.client.get(url, params={"limit": 2})).json()
+    assert len(first["items"]) == 2
+    rest = (await alice.client.get(url, params={"limit": 1000,
+                                                "after_id": first["next_after_id"]})).json()
+    assert [s["id"] for s in first["items"] + rest["items"]] == [s["id"] for s in items]
+    for params in ({"limit": 0}, {"limit": 1001}, {"status": "sleepy"}):
+        assert_problem(await alice.client.get(url, params=params), 422)
+
+
+async def test_an_async_run_is_listed_while_it_runs(alice: Caller) -> None:
+    async with gate() as held:
+        run = (await alice.client.post("/v1/runs", json={
+            "spec": gated_spec(held.url), "mode": "async"})).json()
+        await held.arrived.wait()
+        running = (await alice.client.get("/v1/runs", params={"status": "running"})).json()
+        assert [r["id"] for r in running["items"]] == [run["id"]]
+        steps = (await alice.client.get(f"/v1/runs/{run['id']}/steps")).json()["items"]
+        assert [s["node_id"] for s in steps] in ([], ["before"])  # written in batches
+        held.open()
+        await wait_for_status(alice.client, run["id"], {"completed"})
