@@ -45,6 +45,7 @@ from fixtures_llm import (
 from helpers.tools import Calls
 
 from workflow_compiler.errors import InvalidResponseError
+from workflow_compiler.llm.streaming import TOKEN_INTERVAL
 from workflow_compiler.runtime.checkpointers import open_checkpointer
 
 CATEGORY = {"type": "object", "required": ["category"], "additionalProperties": False,
@@ -100,6 +101,7 @@ async def test_plain_prompt_sends_parameters_and_reports_usage(case: Case) -> No
 async def test_tokens_stream_as_deltas_without_duplicating_the_reply(case: Case) -> None:
     reply = "The quick brown fox jumps over the lazy dog."
     case.server.script(text(reply))
+    case.server.chunk_delay = 2 * TOKEN_INTERVAL  # a slow model: every delta goes out alone
 
     _result, events = await case.run(case.spec(case.llm()))
 
@@ -108,6 +110,21 @@ async def test_tokens_stream_as_deltas_without_duplicating_the_reply(case: Case)
     assert "".join(tokens) == reply
     assert reply not in tokens  # deltas only: the final text comes once, in node.completed
     completed = of_type(events, "node.completed", "agent")[0]
+    assert completed.data["output"]["text"] == reply
+    assert max(e.seq for e in of_type(events, "llm.token")) < completed.seq
+
+
+async def test_fast_deltas_are_coalesced_into_few_token_events(case: Case) -> None:
+    reply = " ".join(f"word{k}" for k in range(40))
+    case.server.script(text(reply))  # all deltas at once: a local server, no delay
+
+    _result, events = await case.run(case.spec(case.llm()))
+
+    tokens = [e.data["text"] for e in of_type(events, "llm.token", "agent")]
+    assert tokens[0] == "word0"  # the first delta goes out at once
+    assert 2 <= len(tokens) < 10  # the rest gathered, not one event per delta
+    assert "".join(tokens) == reply
+    [completed] = of_type(events, "node.completed", "agent")
     assert completed.data["output"]["text"] == reply
     assert max(e.seq for e in of_type(events, "llm.token")) < completed.seq
 

@@ -4,7 +4,9 @@ The API key comes from the secret named in ``provider_options.api_key_secret`` (
 by the runner with the node's other secret references, so the run redacts it everywhere),
 else from the provider's environment variables (``OPENAI_API_KEY``, ``ANTHROPIC_API_KEY``,
 ``GOOGLE_API_KEY``/``GEMINI_API_KEY``), which are then added to the run's redaction list
-too. The key goes into the chat model object only; that object lives for one execution.
+too. The key goes into the chat model object only, which is kept in process memory (shared
+by executions with the same settings and key, see ``providers.model_cache``), never in
+state, events or checkpoints.
 """
 
 from __future__ import annotations

@@ -108,6 +108,7 @@ class LlmExecutor:
         from workflow_compiler.llm.steps import Steps
         from workflow_compiler.llm.tool_adapters import build_tools
         from workflow_compiler.providers import get_provider
+        from workflow_compiler.providers.model_cache import shared_model
 
         node = ctx.node
         assert isinstance(node, LlmNode)
@@ -122,7 +123,7 @@ class LlmExecutor:
         tools = await build_tools(ctx, node)
         may_pause = bool(node.require_approval) or any(t.can_pause for t in tools.values())
         try:
-            model = provider.create(settings)
+            model, shared = shared_model(provider, settings)
         except Exception as exc:  # a bad option, say; never shows the key
             from workflow_compiler.llm.errors import model_error
 
@@ -142,7 +143,8 @@ class LlmExecutor:
                 final = await run.loop()
                 output = {"text": final.text, "messages": [to_dict(m) for m in run.messages]}
         finally:
-            await provider.close(model)
+            if not shared:
+                await provider.close(model)
         if remember:
             await save_memory(ctx, node, run.messages[first_new:])
         return NodeResult(output, usage=run.usage.as_dict())

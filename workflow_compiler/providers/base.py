@@ -3,8 +3,9 @@
 Everything the llm node does (streaming, tools, structured output, error mapping) goes
 through LangChain's ``BaseChatModel`` interface, so a provider only has to say how to build
 its model, which environment variables hold its key, and which structured-output method
-suits a model. The model object lives for one node execution and is never put in state,
-events or checkpoints: it holds the API key.
+suits a model. The model object holds the API key: it is never put in state, events or
+checkpoints. Models of providers with ``reuse_models`` are shared by executions with the
+same settings and key (``model_cache``); the others live for one execution.
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ class Provider:
     #: False: any provider_options key is accepted (the fake provider)
     strict_options: ClassVar[bool] = True
     default_structured_method: ClassVar[StructuredMethod] = "json_schema"
+    #: whether one model may serve many executions (and event loops) with the same
+    #: settings; False when it holds per-loop clients or per-execution state
+    reuse_models: ClassVar[bool] = True
 
     def needs_key(self, settings: ModelSettings) -> bool:
         """Whether a call without an API key is pointless (a local server may need none)."""
@@ -79,7 +83,7 @@ class Provider:
         raise NotImplementedError
 
     async def close(self, model: BaseChatModel) -> None:
-        """Release what the model holds (connections bound to this event loop)."""
+        """Release what a model that is not shared holds (connections bound to this loop)."""
 
 
 def passthrough(settings: ModelSettings, allowed: frozenset[str]) -> dict[str, Any]:

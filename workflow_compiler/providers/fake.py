@@ -250,6 +250,8 @@ class FakeProvider(Provider):
     label: ClassVar[str] = "fake"
     strict_options: ClassVar[bool] = False
     default_structured_method: ClassVar[StructuredMethod] = "function_calling"
+    #: a model carries its execution's place in the script (``call_offset``); cheap to build
+    reuse_models: ClassVar[bool] = False
 
     def needs_key(self, settings: ModelSettings) -> bool:
         return False

@@ -21,6 +21,8 @@ class GeminiProvider(Provider):
     options: ClassVar[frozenset[str]] = frozenset({
         "top_p", "top_k", "seed", "thinking_budget", "thinking_level", "include_thoughts",
     })
+    #: each model owns google-genai httpx clients bound to the loop that used them
+    reuse_models: ClassVar[bool] = False
 
     def create(self, settings: ModelSettings) -> BaseChatModel:
         from langchain_google_genai import ChatGoogleGenerativeAI
