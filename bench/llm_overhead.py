@@ -12,18 +12,24 @@ before each, one repetition = one turn of each:
   (ratio <= 1.2 per call) applies to;
 * ``direct_invoke``: ``model.ainvoke(messages)``, the non-streaming call, for reference;
 * ``langgraph``: the same streamed call inside a hand-written one-node ``StateGraph``
-  (``astream(stream_mode="custom")``): what running inside any LangGraph graph costs
-  (LangChain callbacks reach the model through the graph's config);
+  (``astream(stream_mode=["custom", "values"])``, no checkpointer): what running inside
+  any LangGraph graph costs (LangChain callbacks reach the model through the graph's
+  config);
+* ``langgraph_saver``: that graph driven the way ``WorkflowRuntime`` drives graphwright's:
+  a fresh ``InMemorySaver`` (compiled in before the clock), a thread id,
+  ``astream(stream_mode="custom", subgraphs=True)``, then ``aget_state`` for the result:
+  what LangGraph charges for checkpointing one node, so ``graph`` / ``langgraph_saver``
+  is the lowering's own share;
 * ``executor``: the llm node's executor alone (``LlmExecutor.execute`` with the
   ``NodeContext`` the runner would build), outside any graph: what the node's own code
-  costs (settings and key, messages, tools, a chat model per execution, streaming);
+  costs (settings and key, messages, tools, the shared chat model, streaming);
 * ``graph``: graphwright's compiled graph of the one-node workflow driven directly, as
   ``WorkflowRuntime`` drives it (``astream(stream_mode="custom", subgraphs=True)`` with the
   ``RunContext``, on an in-memory checkpointer) with the events discarded: the lowering's
   share (node runner, events on the custom stream, checkpoints) without the runtime's;
 * ``node``: ``WorkflowRuntime.start`` of a one-node workflow (the ``llm`` node, provider
   ``openai``, ``base_url`` from an input): the path users take: the run record, the event
-  stream (with one ``llm.token`` event per chunk), an in-memory checkpointer, the outputs;
+  stream (with the coalesced ``llm.token`` events), an in-memory checkpointer, the outputs;
 * ``node_memory``: the same with conversation ``memory`` (one store read and one write
   more; keyed by the run id, so every request has the same size).
 
@@ -66,8 +72,8 @@ from bench._common import (  # noqa: E402
 )
 
 TARGET_RATIO = 1.2
-CONTESTANTS = ("direct", "direct_invoke", "langgraph", "executor", "graph", "node",
-               "node_memory", "chain", "direct_chain")
+CONTESTANTS = ("direct", "direct_invoke", "langgraph", "langgraph_saver", "executor", "graph",
+               "node", "node_memory", "chain", "direct_chain")
 #: (candidate, reference, whether the target applies)
 COMPARISONS = (
     ("node", "direct", True),
@@ -78,6 +84,8 @@ COMPARISONS = (
     ("graph", "executor", False),
     ("node", "graph", False),
     ("langgraph", "direct", False),
+    ("langgraph_saver", "direct", False),
+    ("graph", "langgraph_saver", False),
     ("direct", "direct_invoke", False),
 )
 CALLS_OF = {"chain": "chain", "direct_chain": "chain"}  # contestants making --chain calls
@@ -167,6 +175,7 @@ class Bench:
         builder.add_node("chat", call_model)
         builder.add_edge(START, "chat")
         builder.add_edge("chat", END)
+        self.builder = builder
         self.graph = builder.compile()
 
     async def stream(self) -> str:
@@ -219,12 +228,24 @@ class Bench:
         return WorkflowRuntime(store=MemoryRunStore(), services=self.services,
                                compiler=self.compiler)
 
+    async def drive_saver_graph(self, graph: Any) -> Any:
+        """The hand-written graph, checkpointed and driven as the runtime drives a run."""
+        config: Any = {"configurable": {"thread_id": uuid.uuid4().hex}}
+        async for _ in graph.astream({}, config, stream_mode="custom", subgraphs=True):
+            pass
+        state = await graph.aget_state(config)
+        return state.values.get("reply")
+
     async def once(self, contestant: str) -> Sample:
+        from langgraph.checkpoint.memory import InMemorySaver
+
         runtime, spec_name = None, "node" if contestant == "graph" else contestant
         if spec_name in self.specs:  # a fresh runtime (or its savers), bound before the clock
             runtime = self.runtime()
             self.compiled[spec_name].with_checkpointer(runtime.checkpointer,
                                                        runtime.memory_store)
+        saver_graph = (self.builder.compile(checkpointer=InMemorySaver())
+                       if contestant == "langgraph_saver" else None)
         gc.collect()
         wall, cpu = time.perf_counter(), time.process_time()
         if contestant == "direct":
@@ -239,6 +260,8 @@ class Bench:
             text = result.output["text"]
         elif contestant == "graph":
             text = await self.drive_graph(runtime)
+        elif contestant == "langgraph_saver":
+            text = await self.drive_saver_graph(saver_graph)
         elif contestant == "langgraph":
             state: dict[str, Any] = {}
             async for part in self.graph.astream({}, stream_mode=["custom", "values"]):
