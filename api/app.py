@@ -14,6 +14,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from api.auth import Authenticator
+from api.metrics import HttpMetricsMiddleware, ServiceMetrics
 from api.problems import COMMON_RESPONSES, install_problem_handlers
 from api.routers import ROUTERS
 from api.run_owner import OwnerScopedResolver, OwnerScopedSecrets
@@ -54,13 +55,18 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    metrics = ServiceMetrics()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_service(settings) as state:
             app.state.service = state
             app.state.authenticator = state.authenticator
-            yield
+            unsubscribe = state.runtime.subscribe(metrics.on_event)
+            try:
+                yield
+            finally:
+                unsubscribe()
 
     app = FastAPI(
         title="graphwright",
@@ -69,6 +75,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         responses=COMMON_RESPONSES,
     )
+    app.state.metrics = metrics
+    app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     install_problem_handlers(app)
     for router, prefixed in ROUTERS:
         app.include_router(router, prefix=API_PREFIX if prefixed else "")

@@ -11,9 +11,17 @@ A Fernet key is 32 random bytes, url-safe base64 encoded. Generate one with::
     python -c "from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())"
 
 ``secrets_key`` may hold several keys separated by commas to rotate keys: the first one
-encrypts, every one of them decrypts (``cryptography.fernet.MultiFernet``). Without a key,
-storing or reading secrets fails with a message saying how to set one; everything else
-works.
+encrypts, every one of them decrypts (``cryptography.fernet.MultiFernet``).
+
+Embedded defaults need no key: when ``secrets_key`` is unset and the database is SQLite,
+``get_settings`` uses ``<data_dir>/secrets.key``, generating it (mode 0600) on first use
+(``shared.security.key_file``). On Postgres nothing is generated, because several API and
+worker machines must share one key: there, without ``GRAPHWRIGHT_SECRETS_KEY``, storing or
+reading secrets fails with a message saying how to set one, and everything else works.
+
+``/metrics`` answers without credentials unless ``GRAPHWRIGHT_METRICS_TOKEN`` is set (the
+default bind address is 127.0.0.1, where that is harmless); set the token, or
+``GRAPHWRIGHT_METRICS_ENABLED=false``, before exposing the service on a network.
 """
 
 from __future__ import annotations
@@ -64,6 +72,15 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_user_claim: str = Field(default="sub", description="claim naming the graphwright user")
 
+    # Files
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1,
+                                  description="largest file POST /v1/files accepts (bytes)")
+
+    # Metrics
+    metrics_enabled: bool = Field(default=True, description="serve /metrics")
+    metrics_token: SecretStr | None = Field(
+        default=None, description="when set, /metrics requires 'Authorization: Bearer <token>'")
+
     # Serving
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -96,5 +113,8 @@ def _as_libpq_url(url: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment."""
-    return Settings()
+    """The process's settings, read once from the environment; on embedded defaults
+    (SQLite, no ``secrets_key``) with the data directory's generated secrets key."""
+    from shared.security.key_file import with_embedded_secrets_key
+
+    return with_embedded_secrets_key(Settings())

@@ -8,10 +8,28 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import approvals, health, runs
+from api.routers import (
+    approvals,
+    catalog,
+    files,
+    health,
+    metrics,
+    runs,
+    secrets,
+    users,
+    versions,
+    workflows,
+)
 
 ROUTERS: list[tuple[APIRouter, bool]] = [
     (health.router, False),
+    (metrics.router, False),
+    (workflows.router, True),
+    (versions.router, True),
     (runs.router, True),
     (approvals.router, True),
+    (catalog.router, True),
+    (files.router, True),
+    (secrets.router, True),
+    (users.router, True),
 ]

@@ -8,8 +8,10 @@ other's objects: every query is scoped to the caller.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -58,3 +60,21 @@ async def bob(app: FastAPI) -> AsyncIterator[Caller]:
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
+
+
+AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]
+
+
+@pytest.fixture
+def app_with(settings: Settings) -> AppFactory:
+    """``async with app_with(max_upload_bytes=10) as app``: the app on these settings
+    changed. The database connection is process-wide, so a test using this must not also
+    use the ``app`` fixture (nor ``alice``/``bob``, which need it)."""
+
+    @asynccontextmanager
+    async def make(**changes: Any) -> AsyncIterator[FastAPI]:
+        application = create_app(settings.model_copy(update=changes))
+        async with application.router.lifespan_context(application):
+            yield application
+
+    return make

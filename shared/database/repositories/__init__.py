@@ -7,6 +7,7 @@ from shared.database.repositories.events import EventsRepository
 from shared.database.repositories.files import FilesRepository
 from shared.database.repositories.runs import RunsRepository, check_transition
 from shared.database.repositories.secrets import OwnerSecrets, SecretsRepository
+from shared.database.repositories.stats import StatsRepository
 from shared.database.repositories.steps import StepsRepository
 from shared.database.repositories.users import UsersRepository
 from shared.database.repositories.versions import VersionsRepository
@@ -20,6 +21,7 @@ __all__ = [
     "OwnerSecrets",
     "RunsRepository",
     "SecretsRepository",
+    "StatsRepository",
     "StepsRepository",
     "UsersRepository",
     "VersionsRepository",
