@@ -76,7 +76,8 @@ class ApprovalsService:
             raise ApprovalNotPendingError(
                 f"approval {approval_id} is {approval.status}"
                 + (f" ({approval.decision})" if approval.decision else "")
-                + ": it takes no more responses", details={"status": approval.status})
+                + ": it takes no more responses",
+                details={"approval_status": approval.status})
         if approval.approvers and user.name not in approval.approvers:
             raise NotAnApproverError(
                 f"{user.name!r} is not an approver of this approval (approvers: "

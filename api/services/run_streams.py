@@ -100,12 +100,18 @@ class RunStreams:
         try:
             cursor = after_seq
             status, last_seq = await state()
+            seen = 0  # the highest seq any source showed: a row below it is out of date
+            last: RunEvent | None = None
             for event in [*await stored(cursor), *self._recent_after(run_id, cursor)]:
+                seen = max(seen, event.seq)
                 if event.seq > cursor:
-                    cursor = event.seq
+                    cursor, last = event.seq, event
                     yield event
+            if last is not None and last.type in STOP_EVENTS:
+                await _settled(state, last.seq, poll)
+                return
             idle = 0.0
-            while not (status in STOP_STATUSES and cursor >= last_seq):
+            while not (status in STOP_STATUSES and cursor >= last_seq >= seen):
                 try:
                     event = await asyncio.wait_for(subscription.queue.get(), poll)
                 except TimeoutError:
@@ -118,10 +124,11 @@ class RunStreams:
                         _drain(subscription.queue)
                     status, last_seq = await state()
                     for event in await stored(cursor):
-                        cursor = event.seq
+                        seen = cursor = event.seq
                         yield event
                     continue
                 idle = 0.0
+                seen = max(seen, event.seq)
                 if event.seq <= cursor:
                     continue
                 if event.seq > cursor + 1:  # fill a gap from the ring, then the database
@@ -136,7 +143,7 @@ class RunStreams:
                 cursor = event.seq
                 yield event
                 if event.type in STOP_EVENTS:
-                    await _settled(state, poll)
+                    await _settled(state, event.seq, poll)
                     return
         finally:
             subscribers = self._subscribers.get(run_id)
@@ -146,14 +153,15 @@ class RunStreams:
                     del self._subscribers[run_id]
 
 
-async def _settled(state: RunState, limit: float) -> None:
-    """Wait (briefly) until the database shows the status a live stop event announced:
-    the runtime tells listeners before it saves, and a client reading the run right after
-    the stream ends must not see it still running."""
+async def _settled(state: RunState, seq: int, limit: float) -> None:
+    """Wait (briefly) until the database shows the stop event ``seq`` announced: the
+    runtime tells listeners before it saves, and a client reading the run right after the
+    stream ends must not see it still running."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit
     while loop.time() < deadline:  # polling the database: no event to wait on
-        if (await state())[0] in STOP_STATUSES:
+        status, last_seq = await state()
+        if status in STOP_STATUSES and last_seq >= seq:
             return
         await asyncio.sleep(0.005)
 

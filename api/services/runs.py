@@ -229,14 +229,14 @@ class RunsService:
         if run.status not in CANCELLABLE:
             raise RunNotCancellableError(
                 f"run {run_id} is {run.status}: only queued, running or paused runs can be "
-                "cancelled", details={"status": run.status})
+                "cancelled", details={"run_status": run.status})
         try:
             await self.tasks.run(user.id, run_id, self.runtime.cancel(run_id))
         except RunStateError as exc:  # it ended meanwhile
             current = await self.runs.get(user.id, run_id)
             raise RunNotCancellableError(
                 f"run {run_id} is {current.status}: only queued, running or paused runs can "
-                "be cancelled", details={"status": current.status}) from exc
+                "be cancelled", details={"run_status": current.status}) from exc
         return await self._get(user.id, run_id)
 
     async def resume(self, user: UserInfo, run_id: str, body: ResumeIn) -> Launched:
@@ -246,7 +246,7 @@ class RunsService:
         run = await self.runs.get(user.id, run_id)
         if run.status != "paused":
             raise RunStateError(f"run {run_id} is {run.status}, not paused",
-                                details={"status": run.status})
+                                details={"run_status": run.status})
         response = _as_responder(user, run, body.interrupt_id, body.response)
         drive = self.runtime.stream_resume(run_id, response, interrupt_id=body.interrupt_id)
         opened: asyncio.Future[RunEvent] = asyncio.get_running_loop().create_future()
