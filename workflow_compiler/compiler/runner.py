@@ -76,10 +76,12 @@ Emit = Callable[[str, str, dict[str, Any]], None]
 
 
 def emitter(runtime: Runtime[RunContext], state: State) -> Emit:
-    """Events go out on LangGraph's custom stream, node ids prefixed by the subgraph path."""
-    writer = runtime.stream_writer
-    prefix = state.get("path") or ""
+    """Events go to the run's sink, else out on LangGraph's custom stream; node ids are
+    prefixed by the subgraph path."""
     context = runtime.context
+    sink = context.sink if context is not None else None
+    writer = sink if sink is not None else runtime.stream_writer
+    prefix = state.get("path") or ""
 
     def emit(event_type: str, node_id: str, data: dict[str, Any]) -> None:
         writer({"type": event_type, "node_id": f"{prefix}{node_id}",

@@ -49,6 +49,8 @@ from workflow_compiler.spec.durations import parse_duration
 log = logging.getLogger("graphwright.runtime")
 Listener = Callable[[RunEvent], None]
 EVENT_FLUSH_EVERY = 256
+#: where ``ainvoke`` reports pending interrupts in the state it returns
+INTERRUPT_KEY = "__interrupt__"
 
 
 class InvalidInputsError(GraphwrightError):
@@ -102,17 +104,29 @@ class WorkflowRuntime:
         self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
         last_seq: int = 0,
     ) -> RunResult:
-        """Run until the run completes, fails or pauses; events are still recorded."""
-        async for _ in self.stream(spec, inputs, run_id=run_id, last_seq=last_seq):
-            pass
+        """Run until the run completes, fails or pauses; events are still recorded (and
+        reach subscribers as they happen), but are not handed back one by one."""
+        async with aclosing(self._start(spec, inputs, run_id, last_seq, live=False)) as drive:
+            async for _ in drive:
+                pass
         return await self.result(run_id or self._last_started)
 
     async def stream(
         self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
         last_seq: int = 0,
     ) -> AsyncIterator[RunEvent]:
-        """``last_seq``: events the run already has (its ``run.queued``, see ``enqueue``),
+        """Run like ``start``, yielding every event as it happens.
+
+        ``last_seq``: events the run already has (its ``run.queued``, see ``enqueue``),
         so the run's own events continue the numbering without a store read."""
+        async with aclosing(self._start(spec, inputs, run_id, last_seq, live=True)) as drive:
+            async for event in drive:
+                yield event
+
+    async def _start(
+        self, spec: object, inputs: dict[str, Any] | None, run_id: str | None, last_seq: int,
+        *, live: bool,
+    ) -> AsyncGenerator[RunEvent, None]:
         compiled = self.compiler.compile(spec)
         inputs = dict(inputs or {})
         errors = compiled.input_errors(inputs)
@@ -131,7 +145,7 @@ class WorkflowRuntime:
         await self.store.create(record, raw)
         graph_input = {"inputs": inputs, "run": {"id": run_id, "started_at": now}, "path": ""}
         async with aclosing(
-            self._drive(compiled, record, graph_input, "run.started", {})
+            self._drive(compiled, record, graph_input, "run.started", {}, live=live)
         ) as drive:
             async for event in drive:
                 yield event
@@ -156,13 +170,21 @@ class WorkflowRuntime:
     async def resume(
         self, run_id: str, response: Any, *, interrupt_id: str | None = None
     ) -> RunResult:
-        async for _ in self.stream_resume(run_id, response, interrupt_id=interrupt_id):
-            pass
+        async with aclosing(self._resume(run_id, response, interrupt_id, live=False)) as drive:
+            async for _ in drive:
+                pass
         return await self.result(run_id)
 
     async def stream_resume(
         self, run_id: str, response: Any, *, interrupt_id: str | None = None
     ) -> AsyncIterator[RunEvent]:
+        async with aclosing(self._resume(run_id, response, interrupt_id, live=True)) as drive:
+            async for event in drive:
+                yield event
+
+    async def _resume(
+        self, run_id: str, response: Any, interrupt_id: str | None, *, live: bool
+    ) -> AsyncGenerator[RunEvent, None]:
         async with self._lock(run_id):  # concurrent answers see each other's effect
             record, compiled = await self._paused(run_id)
             target = _pick(record.interrupts, interrupt_id)
@@ -170,6 +192,7 @@ class WorkflowRuntime:
             async with aclosing(self._drive(
                 compiled, record, Command(resume={target.id: value}), "run.resumed",
                 {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
+                live=live,
             )) as drive:
                 async for event in drive:
                     yield event
@@ -185,7 +208,7 @@ class WorkflowRuntime:
             resume = {i.id: {"data": data, "received_at": now} for i in waiting}
             async with aclosing(self._drive(
                 compiled, record, Command(resume=resume), "run.resumed",
-                {"signal": name, "interrupt_ids": list(resume)},
+                {"signal": name, "interrupt_ids": list(resume)}, live=False,
             )) as drive:
                 async for _ in drive:
                     pass
@@ -232,7 +255,7 @@ class WorkflowRuntime:
                                  else {"timeout": True, "due_at": i.due_at}) for i in due}
                 async with aclosing(self._drive(
                     compiled, record, Command(resume=resume), "run.resumed",
-                    {"due": [i.id for i in due]},
+                    {"due": [i.id for i in due]}, live=False,
                 )) as drive:
                     async for _ in drive:
                         pass
@@ -415,7 +438,12 @@ class WorkflowRuntime:
         graph_input: Any,
         opening: str,
         opening_data: dict[str, Any],
+        *,
+        live: bool = True,
     ) -> AsyncGenerator[RunEvent, None]:
+        """Drive the graph until it ends or pauses. ``live``: node events come through
+        LangGraph's custom stream and are yielded as they happen; otherwise they go to a
+        sink (recorded and sent to subscribers, not yielded), which costs far less."""
         run_id = record.run_id
         seq = record.last_seq
         pending: list[RunEvent] = []
@@ -430,6 +458,19 @@ class WorkflowRuntime:
             pending.append(event)
             self._notify(event)
             return event
+
+        def accept(chunk: Any) -> RunEvent | None:
+            """A node's event as the run records it (None: not an event, or the repeated
+            start of a node resumed from an interrupt)."""
+            if not (isinstance(chunk, dict) and "type" in chunk):
+                return None
+            if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
+                resumed.discard(chunk["node_id"])
+                return None
+            if chunk["type"] == "node.completed":
+                _add_usage(record.usage, chunk.get("data", {}).get("usage"))
+            return make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
+                        chunk.get("ts"))
 
         async def flush() -> None:
             if pending:
@@ -454,30 +495,33 @@ class WorkflowRuntime:
             self._active[run_id] = current
         outcome: tuple[str, str, dict[str, Any]]
         try:
+            final: Any = None
             async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
-                async for _ns, chunk in graph.astream(
-                    graph_input, config, context=context,
-                    stream_mode="custom", subgraphs=True,
-                ):
-                    if not (isinstance(chunk, dict) and "type" in chunk):
-                        continue
-                    if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
-                        resumed.discard(chunk["node_id"])
-                        continue
-                    if chunk["type"] == "node.completed":
-                        _add_usage(record.usage, chunk.get("data", {}).get("usage"))
-                    yield make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
-                               chunk.get("ts"))
-                    if len(pending) >= EVENT_FLUSH_EVERY:
-                        await flush()
-            snapshot = await graph.aget_state(config)
-            interrupts = _interrupts_of(snapshot)
+                if live:
+                    async for _ns, chunk in graph.astream(
+                        graph_input, config, context=context,
+                        stream_mode="custom", subgraphs=True,
+                    ):
+                        event = accept(chunk)
+                        if event is not None:
+                            yield event
+                            if len(pending) >= EVENT_FLUSH_EVERY:
+                                await flush()
+                else:
+                    context.sink = accept
+                    final = await graph.ainvoke(graph_input, config, context=context)
+            if isinstance(final, dict) and INTERRUPT_KEY not in final:
+                values: dict[str, Any] = final  # the end state: no checkpoint read needed
+                interrupts = []
+            else:
+                snapshot = await graph.aget_state(config)
+                values, interrupts = snapshot.values, _interrupts_of(snapshot)
             if interrupts:
                 record.interrupts = interrupts
                 outcome = ("paused", "run.paused",
                            {"interrupts": [i.model_dump() for i in interrupts]})
             else:
-                outputs = context.redact(compiled.evaluate_outputs(snapshot.values))
+                outputs = context.redact(compiled.evaluate_outputs(values))
                 record.outputs = outputs
                 outcome = ("completed", "run.completed",
                            {"outputs": outputs, "usage": dict(record.usage)})

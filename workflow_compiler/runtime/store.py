@@ -32,19 +32,19 @@ class MemoryRunStore:
         self._events: dict[str, list[RunEvent]] = {}
 
     async def create(self, record: RunRecord, spec: dict[str, Any]) -> None:
-        self._runs[record.run_id] = record.model_copy(deep=True)
+        self._runs[record.run_id] = _detached(record)
         self._specs[record.run_id] = spec
         self._events[record.run_id] = []
 
     async def get(self, run_id: str) -> RunRecord | None:
         record = self._runs.get(run_id)
-        return record.model_copy(deep=True) if record else None
+        return _detached(record) if record else None
 
     async def spec(self, run_id: str) -> dict[str, Any] | None:
         return self._specs.get(run_id)
 
     async def save(self, record: RunRecord) -> None:
-        self._runs[record.run_id] = record.model_copy(deep=True)
+        self._runs[record.run_id] = _detached(record)
 
     async def append_events(self, events: Iterable[RunEvent]) -> None:
         for event in events:
@@ -56,10 +56,19 @@ class MemoryRunStore:
     async def list(self, status: str | None = None, limit: int = 100) -> list[RunRecord]:
         runs = [r for r in self._runs.values() if status is None or r.status == status]
         runs.sort(key=lambda r: r.created_at, reverse=True)
-        return [r.model_copy(deep=True) for r in runs[:limit]]
+        return [_detached(r) for r in runs[:limit]]
 
     async def close(self) -> None:
         return None
+
+
+def _detached(record: RunRecord) -> RunRecord:
+    """A copy the caller may change without changing the stored record. The runtime
+    replaces fields and grows ``usage`` and ``interrupts`` in place, but never mutates
+    inputs, outputs or errors inside, so only those two containers are copied: a deep
+    copy per save was a tenth of a short run's cost."""
+    return record.model_copy(update={"usage": dict(record.usage),
+                                     "interrupts": list(record.interrupts)})
 
 
 _SCHEMA = """
