@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from fastapi.routing import iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -88,6 +89,7 @@ class HttpMetricsMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
+        self._templates: dict[int, str] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -105,8 +107,23 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
-            route = scope.get("route")
-            template = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
             self.metrics.http_latency.labels(
-                scope.get("method", ""), template or UNMATCHED_ROUTE, str(status),
+                scope.get("method", ""), self.template(scope), str(status),
             ).observe(time.perf_counter() - started)
+
+    def template(self, scope: Scope) -> str:
+        """The full path template of the route that served the request. FastAPI puts the
+        route as its router declared it in the scope (``/workflows/{workflow_id}``,
+        without the ``/v1`` it was included under), so the full templates are read once
+        from the app's route contexts."""
+        route = scope.get("route")
+        if not isinstance(route, BaseRoute):
+            return UNMATCHED_ROUTE
+        if self._templates is None:
+            app = scope.get("app")
+            routes = getattr(app, "routes", [])
+            self._templates = {id(context.original_route): context.path_format
+                               for context in iter_route_contexts(routes)
+                               if context.path_format}
+        found = self._templates.get(id(route)) or getattr(route, "path", None)
+        return found if isinstance(found, str) else UNMATCHED_ROUTE

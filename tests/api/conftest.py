@@ -73,7 +73,7 @@ def app_with(settings: Settings) -> AppFactory:
 
     @asynccontextmanager
     async def make(**changes: Any) -> AsyncIterator[FastAPI]:
-        application = create_app(settings.model_copy(update=changes))
+        application = create_app(Settings(**{**dict(settings), **changes}))
         async with application.router.lifespan_context(application):
             yield application
 
