@@ -189,8 +189,10 @@ def test_trim_window_never_leaves_a_loose_tool_call() -> None:
         {"role": "tool", "content": "ra", "tool_call_id": "a"},
         {"role": "assistant", "content": "done"},
     ]
-    # a window holding no user message opens at the first message that is not a tool result
-    assert trim_window(conversation, 2) == [{"role": "assistant", "content": "done"}]
+    # a window holding no user message keeps nothing: a history opening with the model's
+    # turn is refused by Gemini (and a tool call must follow a user turn)
+    assert trim_window(conversation, 2) == []
+    assert trim_window(conversation, 3) == []  # [call, result, answer]: no user turn
     unanswered: list[dict[str, Any]] = [{"role": "user", "content": "q"},
                   {"role": "assistant", "content": "", "tool_calls": [{"id": "x"}]}]
     assert trim_window(unanswered, 10) == [{"role": "user", "content": "q"}]

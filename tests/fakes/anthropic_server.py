@@ -67,14 +67,25 @@ def last_user_text(body: Any) -> str:
 
 def conversation_error(messages: list[Any]) -> str | None:
     """What the Messages API rejects with a 400: ``tool_use`` blocks not answered by
-    ``tool_result`` blocks in the very next (user) message, or results for unknown ids."""
+    ``tool_result`` blocks at the start of the very next (user) message (a result after
+    other content does not count: results come first, text after them), or results for
+    unknown ids."""
     pending: set[str] = set()
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             return f"messages.{index}: role must be 'user' or 'assistant'"
         content = message.get("content")
         blocks = [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
-        results = {str(b.get("tool_use_id")) for b in blocks if b.get("type") == "tool_result"}
+        leading = list(itertools.takewhile(lambda b: b.get("type") == "tool_result", blocks))
+        results = {str(b.get("tool_use_id")) for b in leading}
+        late = {str(b.get("tool_use_id")) for b in blocks[len(leading):]
+                if b.get("type") == "tool_result"}
+        if late & (pending - results):  # answered, but after other content
+            return (f"messages.{index - 1}: `tool_use` ids were found without `tool_result` "
+                    f"blocks immediately after: {', '.join(sorted(pending - results))}. Each "
+                    "`tool_use` block must have a corresponding `tool_result` block in the "
+                    "next message.")
+        results |= late
         if unexpected := results - pending:
             return (f"messages.{index}.content: unexpected `tool_use_id` found in "
                     f"`tool_result` blocks: {', '.join(sorted(unexpected))}. Each "

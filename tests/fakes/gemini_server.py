@@ -62,6 +62,45 @@ def last_user_text(body: Any) -> str:
     return ""
 
 
+#: the Gemini API's own wording for the order rules it enforces
+CALL_AFTER_USER = ("Please ensure that function call turn comes immediately after a user turn "
+                   "or after a function response turn.")
+ALTERNATE = "Please ensure that multiturn requests alternate between user and model."
+RESPONSES_MATCH_CALLS = ("Please ensure that the number of function response parts is equal "
+                         "to the number of function call parts of the function call turn.")
+
+
+def conversation_error(contents: list[Any]) -> str | None:
+    """What the Gemini API rejects with a 400 INVALID_ARGUMENT: a function call turn (a
+    ``model`` content with ``functionCall`` parts) that does not come right after a user
+    turn or a function response turn; a function response turn whose number of
+    ``functionResponse`` parts differs from the number of calls of the call turn right
+    before it (or that follows no call turn); roles other than user and model; a history
+    that opens with a model turn. (Names are not compared: the API's rule is the count.)"""
+    previous = "none"  # user, model, call, response
+    pending = 0  # calls the next turn must answer
+    for index, content in enumerate(contents):
+        if not isinstance(content, dict):
+            return f"* GenerateContentRequest.contents[{index}]: must be an object"
+        role = content.get("role") or "user"
+        if role not in ("user", "model", "function"):
+            return (f"* GenerateContentRequest.contents[{index}].role: Please use a valid "
+                    "role: user, model.")
+        if index == 0 and role == "model":
+            return ALTERNATE
+        parts = [p for p in content.get("parts") or [] if isinstance(p, dict)]
+        calls = sum(1 for p in parts if "functionCall" in p)
+        answers = sum(1 for p in parts if "functionResponse" in p)
+        if answers != pending:
+            return RESPONSES_MATCH_CALLS
+        if calls and (role != "model" or previous not in ("user", "response")):
+            return CALL_AFTER_USER
+        pending = calls
+        previous = ("response" if answers else "call" if calls
+                    else "model" if role == "model" else "user")
+    return None
+
+
 class GeminiServer(FakeProviderServer):
     provider = "gemini"
 
@@ -123,6 +162,9 @@ class GeminiServer(FakeProviderServer):
             return
         if stream and request.query.get("alt") != ["sse"]:
             response.json(400, error_body(400, "the fake only streams with ?alt=sse"))
+            return
+        if problem := conversation_error(body["contents"]):
+            response.json(400, error_body(400, problem))
             return
         turn = self.take_turn(last_user_text(body))
         if turn is None:

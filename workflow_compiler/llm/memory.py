@@ -20,8 +20,11 @@ providers, readable in the database, and free of SDK-specific payloads. System m
 are never stored (the node sends its ``system_prompt`` on every call). Secret values the
 run has met are redacted before anything is written. Only the last ``window`` messages are
 kept, cut at a turn boundary so the history opens with a user message (never with a tool
-result, which no provider accepts without the call before it), and tool calls left
-without results are dropped, so the history is always a valid conversation to resend.
+result, which no provider accepts without the call before it, nor with an assistant
+message: Gemini refuses a history that opens with a model turn, and a function call turn
+that does not follow a user turn), and tool calls left without results are dropped, so
+the history is always a valid conversation to resend to any provider. A window too small
+to hold a user message keeps nothing (give it at least one whole turn).
 
 Writing re-reads the stored conversation and appends, under a per-conversation lock, so
 parallel branches and concurrent runs of one process do not lose each other's turns.
@@ -325,14 +328,12 @@ def from_stored(message: Mapping[str, Any]) -> BaseMessage:
 def trim_window(messages: Sequence[Mapping[str, Any]], window: int) -> list[dict[str, Any]]:
     """The last ``window`` messages, opening at a user turn, with every tool call answered.
 
-    A cut may land inside a turn; the window then starts at its next user message (or, if
-    the window holds none, at its first message that is not a tool result), so it never
-    opens with a tool result or an assistant reply to a question it no longer holds.
+    A cut may land inside a turn; the window then starts at its next user message, so it
+    never opens with a tool result, a tool call or a reply to a question it no longer
+    holds. A window holding no user message keeps nothing.
     """
     kept = [dict(m) for m in _well_formed(messages)][-window:] if window > 0 else []
-    start = next((i for i, m in enumerate(kept) if m["role"] == "user"), None)
-    if start is None:
-        start = next((i for i, m in enumerate(kept) if m["role"] != "tool"), len(kept))
+    start = next((i for i, m in enumerate(kept) if m["role"] == "user"), len(kept))
     return _well_formed(kept[start:])
 
 
