@@ -253,3 +253,26 @@ def test_providers_and_catalog() -> None:
     assert anthropic.structured_method(ModelSettings(model="claude-haiku-4-5")) == "json_schema"
     assert anthropic.structured_method(ModelSettings(model="claude-3-5-haiku-latest")) \
         == "function_calling"
+
+
+def test_catalog_matches_snapshots_not_other_versions_and_lists_no_retired_model() -> None:
+    from workflow_compiler.providers.base import ModelSettings
+
+    assert find_model("openai", "gpt-4o-2024-08-06").name == "gpt-4o"  # type: ignore[union-attr]
+    assert find_model("anthropic", "claude-opus-4-6").name == "claude-opus-4-6"  # type: ignore[union-attr]
+    # another version of a family is not a snapshot of it
+    assert find_model("anthropic", "claude-opus-4-7") is None
+    assert find_model("anthropic", "claude-sonnet-4-7-20270101") is None
+    names = {m["name"] for m in list_models()}
+    assert not names & {"claude-3-5-haiku", "claude-3-7-sonnet", "claude-opus-4",
+                        "claude-sonnet-4", "o4-mini", "gpt-4.1-nano", "gemini-2.0-flash",
+                        "gemini-2.5-flash"}
+    assert {m["name"]: m["shutdown"] for m in list_models("anthropic")}[
+        "claude-sonnet-4-5"] == "2026-11-30"
+    anthropic = get_provider("anthropic")
+    assert anthropic is not None
+    # native JSON Schema output where Anthropic made it generally available; else a tool
+    assert anthropic.structured_method(ModelSettings(model="claude-sonnet-4-6")) == "json_schema"
+    assert anthropic.structured_method(ModelSettings(model="claude-opus-4-1-20250805")) \
+        == "function_calling"
+    assert all(m["context_window"] >= (m["max_output_tokens"] or 0) for m in list_models())
