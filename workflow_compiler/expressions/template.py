@@ -40,6 +40,7 @@ from workflow_compiler.expressions.limits import (
     leave_budget,
 )
 from workflow_compiler.expressions.paths import UNRESOLVED, resolve
+from workflow_compiler.expressions.quick_parser import quick_parse
 from workflow_compiler.expressions.references import Reference, extract_references
 from workflow_compiler.expressions.results import plain_result
 from workflow_compiler.expressions.sandbox import ENVIRONMENT
@@ -182,7 +183,9 @@ def _compile(source: str) -> CompiledTemplate:
             f"template is {len(source)} characters long (limit {MAX_TEMPLATE_CHARS})"
         )
     try:
-        parsed = ENVIRONMENT.parse(source)
+        parsed = quick_parse(source, ENVIRONMENT)
+        if parsed is None:
+            parsed = ENVIRONMENT.parse(source)
         check_template(parsed)
         references = extract_references(parsed, source)
         expression = _single_expression(parsed)
