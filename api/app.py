@@ -48,7 +48,8 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
         compiler = WorkflowCompiler(
             context=ValidationContext(tool_names=services.tools.names()))
         runtime = WorkflowRuntime(checkpointer=checkpointer, store=TortoiseRunStore(),
-                                  services=services, compiler=compiler, memory_store=memory)
+                                  services=services, compiler=compiler, memory_store=memory,
+                                  durability=settings.checkpoint_durability)
         yield ServiceState(settings=settings, runtime=runtime,
                            authenticator=Authenticator(settings))
 

@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         description="LangGraph checkpointer: 'memory', a SQLite path or a postgresql:// URL. "
         "Default: the database itself on Postgres, else <data_dir>/checkpoints.sqlite",
     )
+    checkpoint_durability: Literal["sync", "async", "exit"] = Field(
+        default="async",
+        description="when runs write checkpoints: 'async' (after every step: fork from any "
+        "step) or 'exit' (when a run pauses or ends: about twice the sync-run throughput "
+        "on Postgres; forks start from pauses and ends)",
+    )
     files_dir: Path | None = Field(default=None,
                                    description="uploaded files; default <data_dir>/files")
     secrets_key: SecretStr | None = Field(

@@ -47,6 +47,7 @@ from shared.database.repositories import (
     StepsRepository,
     VersionsRepository,
 )
+from shared.database.run_store import TortoiseRunStore
 from workflow_compiler.errors import GraphwrightError, RunStateError
 from workflow_compiler.runtime.events import RunEvent
 from workflow_compiler.runtime.records import RunResult
@@ -107,8 +108,8 @@ class RunsService:
         key = _idempotency_key(body.idempotency_key, header_key)
         version = await self.versions.resolve(user.id, workflow_id, body.version)
         self._check_inputs(version.spec, body.inputs)
-        run, created = await self.runs.create(user.id, version_id=version.id,
-                                              inputs=body.inputs, idempotency_key=key)
+        run, created = await self.runs.create(user.id, version=version, inputs=body.inputs,
+                                              idempotency_key=key)
         return await self._launch(user.id, run, version.spec, created, body.mode)
 
     async def start_adhoc(self, user: UserInfo, body: AdHocRunIn,
@@ -137,6 +138,8 @@ class RunsService:
                       mode: RunMode) -> Launched:
         if not created:  # an idempotent repeat: the first request's run, never a second one
             return await self._attach(owner, run, mode)
+        if isinstance(self.runtime.store, TortoiseRunStore):
+            self.runtime.store.registered(run, owner)
         if mode == "sync":
             await self.tasks.run(owner, run.id, self.runtime.start(spec, run.inputs,
                                                                    run_id=run.id))

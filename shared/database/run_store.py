@@ -26,6 +26,7 @@ from uuid import UUID
 
 from tortoise.transactions import in_transaction
 
+from shared.database.entities import RunInfo
 from shared.database.errors import InvalidTransitionError
 from shared.database.models import Run, Version
 from shared.database.repositories._common import iso, parse_ts, utcnow
@@ -52,11 +53,23 @@ class TortoiseRunStore:
         # run id -> whether it may have pending approvals, for runs whose every save this
         # store has seen since it created or loaded them; unknown runs are looked up
         self._may_have_approvals: OrderedDict[str, bool] = OrderedDict()
+        # run id -> the row ``create`` would read, for runs the service just registered
+        self._registered: OrderedDict[str, dict[str, Any]] = OrderedDict()
+
+    def registered(self, run: RunInfo, owner_id: UUID) -> None:
+        """The service registered ``run`` (``RunsRepository.create``) and is about to start
+        it: ``create`` then trusts this instead of reading the row back (one query less per
+        run). Only a hint: the start is still a compare-and-set on the status, so a run
+        changed meanwhile (cancelled while queued) is refused exactly as without it."""
+        self._remember(self._registered, run.id, {
+            "status": run.status, "owner_id": owner_id, "version_id": run.version_id,
+            "version__spec_hash": run.spec_hash if run.version_id is not None else None})
 
     # -- RunStore protocol ----------------------------------------------------------------
 
     async def create(self, record: RunRecord, spec: dict[str, Any]) -> None:
-        rows = await Run.filter(id=record.run_id).values(
+        hint = self._registered.pop(record.run_id, None)
+        rows = [hint] if hint is not None else await Run.filter(id=record.run_id).values(
             "status", "owner_id", "version_id", "version__spec_hash")
         if not rows:
             await self._adopt(record, spec)

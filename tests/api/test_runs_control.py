@@ -4,7 +4,7 @@ forks. On SQLite and Postgres."""
 
 from __future__ import annotations
 
-from helpers.api_client import Caller, assert_problem
+from helpers.api_client import Caller, assert_problem, new_caller
 from helpers.api_world import (
     approval_spec,
     assert_gap_free,
@@ -19,6 +19,8 @@ from helpers.api_world import (
     wait_for_status,
 )
 
+from api.app import create_app
+from shared.config import Settings
 from shared.database.repositories import ApprovalsRepository
 
 JSON = {"Accept": "application/json"}
@@ -186,3 +188,25 @@ async def test_an_adhoc_run_forks_with_its_spec(alice: Caller) -> None:
                                      json={"checkpoint_id": first["checkpoint_id"]})).json()
     assert (child["status"], child["outputs"], child["version_id"]) == \
         ("completed", run["outputs"], None)
+
+
+async def test_exit_durability_checkpoints_only_pauses_and_ends(settings: Settings) -> None:
+    """``GRAPHWRIGHT_CHECKPOINT_DURABILITY=exit``: one checkpoint per drive instead of one
+    per step; a pause still keeps what ran before it, and forks start from it."""
+    app = create_app(settings.model_copy(update={"checkpoint_durability": "exit"}))
+    async with app.router.lifespan_context(app):
+        async for caller in new_caller(app, "exit"):
+            run = await _paused(caller, approval_spec([]))
+            checkpoints = (await caller.client.get(f"/v1/runs/{run['id']}/checkpoints")).json()
+            assert len(checkpoints) == 1
+            assert checkpoints[0]["completed_nodes"] == ["prepare"]
+            done = (await caller.client.post(f"/v1/runs/{run['id']}/resume", json={
+                "response": {"decision": "approve"}})).json()
+            assert (done["status"], done["outputs"]) == ("completed", {"result": "refunded"})
+            events = (await caller.client.get(f"/v1/runs/{run['id']}/events",
+                                              headers=JSON)).json()
+            assert [e["node_id"] for e in events if e["type"] == "node.started"].count(
+                "prepare") == 1  # not run again on resume
+            child = (await caller.client.post(f"/v1/runs/{run['id']}/fork", json={
+                "checkpoint_id": checkpoints[0]["checkpoint_id"]})).json()
+            assert child["status"] == "paused"

@@ -21,7 +21,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.errors import GraphRecursionError
 from langgraph.store.base import BaseStore
-from langgraph.types import Command
+from langgraph.types import Command, Durability
 
 from workflow_compiler.compiler.cache import CompiledWorkflow, WorkflowCompiler
 from workflow_compiler.compiler.context import RunContext
@@ -75,9 +75,16 @@ class WorkflowRuntime:
         compiler: WorkflowCompiler | None = None,
         retention: Retention | None = None,
         memory_store: BaseStore | None = None,
+        durability: Durability | None = None,
     ) -> None:
         """``store`` keeps run records and events; ``memory_store`` is the LangGraph store
-        llm nodes keep conversation memory in (see ``runtime.stores.open_store``)."""
+        llm nodes keep conversation memory in (see ``runtime.stores.open_store``).
+
+        ``durability``: when LangGraph writes checkpoints. None (LangGraph's ``async``):
+        after every superstep, so a run can be forked from any step. ``exit``: when the
+        run pauses or ends only, so a fork starts from a pause or the end; a pause still
+        keeps everything done before it. On a database-backed checkpointer ``exit`` costs
+        one checkpoint per drive instead of one per step (the service's throughput knob)."""
         from langgraph.checkpoint.memory import InMemorySaver
         from langgraph.store.memory import InMemoryStore
 
@@ -88,6 +95,7 @@ class WorkflowRuntime:
         self.services = services or RuntimeServices()
         self.compiler = compiler or WorkflowCompiler()
         self.retention = retention or Retention()
+        self.durability: Durability | None = durability
         self._active: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
         self._listeners: list[Listener] = []
@@ -106,10 +114,11 @@ class WorkflowRuntime:
     ) -> RunResult:
         """Run until the run completes, fails or pauses; events are still recorded (and
         reach subscribers as they happen), but are not handed back one by one."""
+        run_id = run_id or _new_id()  # not "the last started": starts may overlap
         async with aclosing(self._start(spec, inputs, run_id, last_seq, live=False)) as drive:
             async for _ in drive:
                 pass
-        return await self.result(run_id or self._last_started)
+        return await self.result(run_id)
 
     async def stream(
         self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
@@ -500,7 +509,7 @@ class WorkflowRuntime:
                 if live:
                     async for _ns, chunk in graph.astream(
                         graph_input, config, context=context,
-                        stream_mode="custom", subgraphs=True,
+                        stream_mode="custom", subgraphs=True, durability=self.durability,
                     ):
                         event = accept(chunk)
                         if event is not None:
@@ -509,7 +518,8 @@ class WorkflowRuntime:
                                 await flush()
                 else:
                     context.sink = accept
-                    final = await graph.ainvoke(graph_input, config, context=context)
+                    final = await graph.ainvoke(graph_input, config, context=context,
+                                                durability=self.durability)
             if isinstance(final, dict) and INTERRUPT_KEY not in final:
                 values: dict[str, Any] = final  # the end state: no checkpoint read needed
                 interrupts = []

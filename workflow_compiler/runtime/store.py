@@ -34,7 +34,7 @@ class MemoryRunStore:
     async def create(self, record: RunRecord, spec: dict[str, Any]) -> None:
         self._runs[record.run_id] = _detached(record)
         self._specs[record.run_id] = spec
-        self._events[record.run_id] = []
+        self._events.setdefault(record.run_id, [])  # keeps a run.queued recorded before
 
     async def get(self, run_id: str) -> RunRecord | None:
         record = self._runs.get(run_id)

@@ -15,7 +15,7 @@ from uuid import UUID
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
-from shared.database.entities import Page, RunInfo
+from shared.database.entities import Page, RunInfo, VersionDetail
 from shared.database.errors import (
     IdempotencyConflictError,
     InvalidArgumentError,
@@ -59,9 +59,13 @@ class RunsRepository:
         spec: dict[str, Any] | None = None, workflow_id: UUID | str | None = None,
         inputs: dict[str, Any] | None = None, source: str = "api",
         idempotency_key: str | None = None, parent_run_id: str | None = None,
+        version: VersionDetail | None = None,
     ) -> tuple[RunInfo, bool]:
         """(run, created): a queued run of a saved version, or of ``spec`` (an ad-hoc run,
         optionally linked to ``workflow_id``, e.g. a test run of a draft).
+
+        ``version``: the version itself, when the caller just read it with this owner's
+        scope (``VersionsRepository.resolve``), instead of ``version_id``: one query less.
 
         With ``idempotency_key``, a repeated request returns the run the first one made
         (created False); the same key with a different workflow, version, spec or inputs
@@ -72,7 +76,10 @@ class RunsRepository:
         if idempotency_key is not None and not 1 <= len(idempotency_key) <= 255:
             raise InvalidArgumentError("an idempotency key has 1 to 255 characters",
                                        field="idempotency_key")
-        fields = await self._target(owner_id, version_id, spec, workflow_id)
+        if version is not None:
+            fields = _version_fields(version)
+        else:
+            fields = await self._target(owner_id, version_id, spec, workflow_id)
         if parent_run_id is not None:
             if not await Run.filter(id=parent_run_id, owner_id=owner_id).exists():
                 raise NotFoundError("run", parent_run_id)
@@ -180,9 +187,7 @@ class RunsRepository:
                 raise NotFoundError("version", version_id)
             if workflow_id is not None and as_uuid(workflow_id, "workflow") != version.workflow_id:
                 raise NotFoundError("version", version_id)
-            return {"version_id": version.id, "workflow_id": version.workflow_id,
-                    "spec_hash": version.spec_hash, "spec": None,
-                    "workflow_name": _spec_name(version.spec)}
+            return _version_fields(version)
         assert spec is not None
         if not isinstance(spec, dict):
             raise InvalidArgumentError("a spec is a JSON object", field="spec")
@@ -202,6 +207,12 @@ async def owned_run(owner_id: UUID, run_id: str) -> Run:
     if run is None:
         raise NotFoundError("run", run_id)
     return run
+
+
+def _version_fields(version: Version | VersionDetail) -> dict[str, Any]:
+    return {"version_id": version.id, "workflow_id": version.workflow_id,
+            "spec_hash": version.spec_hash, "spec": None,
+            "workflow_name": _spec_name(version.spec)}
 
 
 def _spec_name(spec: dict[str, Any]) -> str:

@@ -1,0 +1,57 @@
+"""What the runtime offers a service: ``enqueue`` (``run.queued``) then ``start`` with the
+numbering continued, ``checkpoint`` (one checkpoint with its values), the ``durability``
+knob, and concurrent ``start`` calls each returning their own run."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from helpers.specs import spec, t
+
+from workflow_compiler.errors import RunNotFoundError, RunStateError
+from workflow_compiler.runtime import RunRecord, WorkflowRuntime
+
+CHAIN = spec([t("a", 1), t("b", "{{ nodes.a + 1 }}")], [("a", "b")], {"b": "{{ nodes.b }}"})
+
+
+async def test_concurrent_starts_return_their_own_results() -> None:
+    runtime = WorkflowRuntime()
+    results = await asyncio.gather(*[runtime.start(CHAIN) for _ in range(8)])
+    assert len({r.run_id for r in results}) == 8
+    assert all(r.status == "completed" and r.outputs == {"b": 2} for r in results)
+
+
+async def test_enqueue_then_start_continues_the_numbering() -> None:
+    runtime = WorkflowRuntime()
+    seen: list[str] = []
+    runtime.subscribe(lambda e: seen.append(e.type))
+    await runtime.store.create(RunRecord(run_id="r1", workflow="shape", spec_hash="x",
+                                         status="queued", created_at="2026-01-01T00:00:00+00:00"),
+                               CHAIN)
+    queued = await runtime.enqueue("r1", {"mode": "async"})
+    assert (queued.seq, queued.type, queued.data) == (1, "run.queued", {"mode": "async"})
+    result = await runtime.start(CHAIN, run_id="r1", last_seq=queued.seq)
+    assert result.status == "completed"
+    events = await runtime.events("r1")
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert [e.type for e in events][:2] == seen[:2] == ["run.queued", "run.started"]
+    with pytest.raises(RunStateError, match="not queued"):
+        await runtime.enqueue("r1")
+
+
+async def test_checkpoint_and_durability() -> None:
+    every = WorkflowRuntime()
+    run = await every.start(CHAIN)
+    history = await every.history(run.run_id)
+    after_a = next(h for h in history if h["completed_nodes"] == ["a"])
+    one = await every.checkpoint(run.run_id, after_a["checkpoint_id"])
+    assert one["values"]["nodes"] == {"a": 1}
+    assert one["next"] == after_a["next"]
+    with pytest.raises(RunNotFoundError):
+        await every.checkpoint(run.run_id, "nope")
+
+    at_exit = WorkflowRuntime(durability="exit")
+    quick = await at_exit.start(CHAIN)
+    assert quick.outputs == {"b": 2}
+    assert len(await at_exit.history(quick.run_id)) < len(history)
