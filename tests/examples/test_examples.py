@@ -205,6 +205,26 @@ async def test_refine_loop(runtime: WorkflowRuntime) -> None:
     assert count(events, "draft") == 1
 
 
+async def test_nested_loops(runtime: WorkflowRuntime) -> None:
+    result, events = await run(runtime, "nested_loops",
+                               {"chapters": ["Beginnings", " Middles "], "takes": 2})
+    assert result.status == "completed", result.error
+    assert result.outputs == {"book": [
+        {"title": "Beginnings", "text": "[writer] Chapter 1 (Beginnings), take 2", "takes": 2},
+        {"title": "Middles", "text": "[writer] Chapter 2 (Middles), take 2", "takes": 2},
+    ], "drafts": 4}
+    assert count(events, "chapter") == 2
+    assert count(events, "draft") == 4  # two takes per chapter: the inner counter restarts
+    assert count(events, "keep") == 2
+    assert count(events, "publish") == 1
+
+    result, events = await run(runtime, "nested_loops", {"chapters": ["Solo"], "takes": 3})
+    assert result.outputs == {"book": [
+        {"title": "Solo", "text": "[writer] Chapter 1 (Solo), take 3", "takes": 3},
+    ], "drafts": 3}
+    assert count(events, "draft") == 3
+
+
 async def test_dual_signoff_signs_when_both_branches_approve(runtime: WorkflowRuntime) -> None:
     paused, _ = await run(runtime, "dual_signoff", {"vendor": "Acme", "amount": 12000})
     assert paused.status == "paused"

@@ -25,6 +25,7 @@ from workflow_compiler.compiler.runner import (
     emitter,
     gate,
     scope_of,
+    start_loop_run,
 )
 from workflow_compiler.compiler.state import RESET
 from workflow_compiler.errors import (
@@ -63,6 +64,7 @@ class MapDispatch(NodeRunner):
         update: dict[str, Any] = {"arrivals": dict(verdict.consume)} if verdict.consume else {}
         if not verdict.live:
             return self.dead(state, update, emit)
+        state = start_loop_run(plan, verdict, state, update)
         scope = scope_of(state)
         if plan.when is not None and not bool(plan.when.evaluate(scope)):
             emit("node.skipped", plan.id, {"reason": "when"})

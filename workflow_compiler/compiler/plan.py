@@ -3,7 +3,9 @@
 Every spec node fires exactly once per pass: live (it runs) or dead (a branch not taken
 reached it; it records that and passes the news on). A node with several senders counts
 arrivals and fires when all are in (``join: all``) or at the first live one (``any``).
-Edges leaving a loop and edges closing it are sent by the loop's latch, never by members.
+Edges leaving a loop and edges closing it are sent by the loop's latch, never by members;
+an edge that leaves several nested loops at once is sent by the outermost one's latch
+(``Topology.sender``), and a nested loop's latch is one more unit of its parent's body.
 """
 
 from __future__ import annotations
@@ -65,6 +67,11 @@ class NodePlan:
     edge_sender: tuple[str, ...] = ()
     is_root: bool = False
     is_header: bool = False
+    #: headers of nested loops: every node of the loop, deeper loops' included. Entering
+    #: the loop from outside forgets their outputs and visit counts, so each run of a
+    #: nested loop starts afresh (``nodes.<id> | default(0)`` counters restart at every
+    #: outer pass). A top-level loop starts once per run: nothing to forget
+    loop_members: tuple[str, ...] = ()
     in_loop: bool = False  # loop members count their live visits (``NodeContext.visit``)
     successors: tuple[str, ...] = ()
     join_targets: dict[str, str] = field(default_factory=dict)  # target -> "all" | "any"
@@ -91,8 +98,13 @@ class NodePlan:
 class LatchPlan:
     loop: Loop
     senders: tuple[str, ...]
+    #: back edges (from any depth): taken, they start another pass
     continue_edges: tuple[tuple[str, str], ...]
+    #: every edge leaving the loop (from any depth): taken, the loop ends
     exit_edges: tuple[tuple[str, str], ...]
+    #: where the ending loop sends arrivals: the targets of the exits this latch delivers
+    #: (inside the enclosing loop, or anywhere at the top level), and the enclosing loop's
+    #: latch when this latch is a sink of its body
     exit_targets: tuple[str, ...]
     join_targets: dict[str, str] = field(default_factory=dict)
 
@@ -137,42 +149,41 @@ def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
             items=compile_template(node.items) if isinstance(node, MapNode) else None,
         )
 
-    def sender_of(source: str, target: str) -> str:
-        loop = topology.loop_of.get(source)
-        if loop is not None and target not in loop.members:
-            return loop.latch
-        return source
-
     # incoming edges and senders
+    position = {n: i for i, n in enumerate(topology.node_ids)}
     for node_id, plan in plans.items():
-        loop = topology.loop_of.get(node_id)
-        plan.is_header = loop is not None and loop.header == node_id
-        plan.in_loop = loop is not None
+        own = topology.header_of.get(node_id)
+        plan.is_header = own is not None
+        if own is not None and own.parent is not None:  # a top-level loop starts only once
+            plan.loop_members = tuple(sorted(own.members, key=position.__getitem__))
+        plan.in_loop = node_id in topology.loop_of
         edges = [e for e in topology.incoming[node_id] if not topology.is_back_edge(e)]
         plan.in_edges = tuple((e.source, e.port) for e in edges)
-        plan.edge_sender = tuple(sender_of(e.source, node_id) for e in edges)
+        plan.edge_sender = tuple(topology.sender(e) for e in edges)
         plan.senders = tuple(dict.fromkeys(plan.edge_sender))
 
+    # who sends what: forward edges by their sender; sinks of a loop body go to its latch
+    sends: dict[str, list[str]] = {}
+    for e in topology.forward_edges():
+        sends.setdefault(topology.sender(e), []).append(e.target)
     latches: dict[str, LatchPlan] = {}
     for loop in topology.loops:
+        parent = topology.parent(loop)
+        targets = sends.get(loop.latch, [])
+        if parent is not None and loop.latch in parent.sinks:
+            targets = [*targets, parent.latch]
         latches[loop.latch] = LatchPlan(
             loop=loop,
             senders=loop.sinks,
             continue_edges=tuple((e.source, e.port) for e in loop.back_edges),
             exit_edges=tuple((e.source, e.port) for e in loop.exit_edges),
-            exit_targets=loop.exit_targets,
+            exit_targets=tuple(dict.fromkeys(targets)),
         )
-
-    # successors: forward edges that stay inside (or have nothing to do with) loops
     for node_id, plan in plans.items():
-        targets: list[str] = []
-        for e in topology.outgoing[node_id]:
-            if topology.is_back_edge(e) or topology.is_exit_edge(e):
-                continue
-            targets.append(e.target)
-        loop = topology.loop_of.get(node_id)
-        if loop is not None and node_id in loop.sinks:
-            targets.append(loop.latch)
+        targets = sends.get(node_id, [])
+        innermost = topology.loop_of.get(node_id)
+        if innermost is not None and node_id in innermost.sinks:
+            targets = [*targets, innermost.latch]
         plan.successors = tuple(dict.fromkeys(targets))
         plan.join_targets = _join_targets(plan.successors, plans, latches)
     for latch in latches.values():

@@ -28,7 +28,7 @@ from workflow_compiler.compiler.plan import (
     sender_key,
     visits_key,
 )
-from workflow_compiler.compiler.state import LIVE_OUT
+from workflow_compiler.compiler.state import DROP, LIVE_OUT
 from workflow_compiler.errors import (
     ErrorInfo,
     ExpressionError,
@@ -113,20 +113,31 @@ def route(
 
 
 class Gate:
-    """Join bookkeeping: whether to fire now, whether live, and what to consume."""
+    """Join bookkeeping: whether to fire now, whether live, and what to consume.
 
-    __slots__ = ("consume", "fire", "live")
+    ``entered``: a loop header fires from its entry edges, not for another pass, so a new
+    run of its loop begins.
+    """
+
+    __slots__ = ("consume", "entered", "fire", "live")
 
     def __init__(self, fire: bool, live: bool, consume: dict[str, int]) -> None:
         self.fire = fire
         self.live = live
         self.consume = consume
+        self.entered = False
 
 
 def gate(plan: NodePlan, state: State) -> Gate:
     arrivals: dict[str, int] = state.get("arrivals", {})
     if plan.is_header and arrivals.get(continue_key(plan.id), 0) > 0:
         return Gate(True, True, {continue_key(plan.id): -1})
+    verdict = _entry_gate(plan, state, arrivals)
+    verdict.entered = plan.is_header and verdict.fire
+    return verdict
+
+
+def _entry_gate(plan: NodePlan, state: State, arrivals: dict[str, int]) -> Gate:
     if plan.is_root:
         return Gate(True, True, {})
     if plan.arity <= 1:
@@ -165,6 +176,42 @@ def consume_only(consume: dict[str, int]) -> Command[Any]:
     return Command(update={"arrivals": consume}, goto=[]) if consume else NOTHING
 
 
+def start_loop_run(plan: NodePlan, verdict: Gate, state: State, update: dict[str, Any]) -> State:
+    """A nested loop entered live starts afresh: its nodes' outputs of the previous run
+    (an earlier pass of the outer loop) are forgotten and their visit counts restart, so
+    ``nodes.<id> | default(0)`` counters and ``NodeContext.visit`` count this run only.
+
+    Returns the state the header itself must see: without those outputs already, since
+    the header is the first node of the new run (its own counter starts over too).
+    """
+    if not (verdict.entered and verdict.live and plan.loop_members):
+        return state
+    arrivals = state.get("arrivals", {})
+    counts: dict[str, int] = update.setdefault("arrivals", {})
+    for member in plan.loop_members:
+        seen = arrivals.get(visits_key(member), 0)
+        if seen:
+            counts[visits_key(member)] = counts.get(visits_key(member), 0) - seen
+    outputs: dict[str, Any] = state.get("nodes", {})
+    members = set(plan.loop_members)
+    gone = [m for m in outputs if m in members]
+    if not gone:
+        return state
+    update["nodes"] = {DROP: gone}
+    return {**state, "nodes": {k: v for k, v in outputs.items() if k not in members}}
+
+
+def count_visit(plan: NodePlan, state: State, update: dict[str, Any]) -> int:
+    """This live run's number within the current run of its loop (1 outside loops)."""
+    if not plan.in_loop:
+        return 1
+    key = visits_key(plan.id)
+    counts: dict[str, int] = update.setdefault("arrivals", {})
+    pending = counts.get(key, 0)  # minus the old count, when entering the loop resets it
+    counts[key] = pending + 1
+    return int(state.get("arrivals", {}).get(key, 0)) + pending + 1
+
+
 def scope_of(state: State, secrets: Mapping[str, str] | None = None) -> dict[str, Any]:
     scope: dict[str, Any] = {
         "inputs": state.get("inputs", {}),
@@ -194,6 +241,7 @@ class NodeRunner:
         update: dict[str, Any] = {"arrivals": dict(verdict.consume)} if verdict.consume else {}
         if not verdict.live:
             return self.dead(state, update, emit)
+        state = start_loop_run(plan, verdict, state, update)
         context = runtime.context
         secrets = await context.secrets_for(plan.secret_names) if plan.secret_names else None
         scope = scope_of(state, secrets)
@@ -206,11 +254,7 @@ class NodeRunner:
             if not should_run:
                 emit("node.skipped", plan.id, {"reason": "when"})
                 return self.finish(state, update, None, plan.all_ports)
-        visit = 1
-        if plan.in_loop:
-            visit = state.get("arrivals", {}).get(visits_key(plan.id), 0) + 1
-            counts = update.setdefault("arrivals", {})
-            counts[visits_key(plan.id)] = counts.get(visits_key(plan.id), 0) + 1
+        visit = count_visit(plan, state, update)
         if attempt == 1:
             emit("node.started", plan.id, {"type": plan.node.type_name, "visit": visit})
         started = time.perf_counter()
@@ -256,7 +300,7 @@ class NodeRunner:
         self, state: State, update: dict[str, Any], output: Any, ports: tuple[str, ...]
     ) -> Command[Any]:
         plan = self.plan
-        update["nodes"] = {plan.id: output}
+        update["nodes"] = {**update.get("nodes", {}), plan.id: output}
         if tuple(ports) != LIVE_OUT or plan.id in state.get("ports", {}):
             update["ports"] = {plan.id: list(ports)}
         return route(plan.successors, plan.join_targets, plan.id, update)

@@ -3,6 +3,8 @@
 ``nodes`` holds outputs (what templates read); ``ports`` records which ports a node's
 latest firing took, written only when it differs from the common case (live, ``out``),
 so a plain chain pays nothing for branching bookkeeping; ``arrivals`` counts joins.
+An update may carry ``DROP``: ids whose entries go before the rest is merged, which is
+how entering a nested loop forgets the outputs of its previous run.
 """
 
 from __future__ import annotations
@@ -14,11 +16,18 @@ from langgraph.graph.message import add_messages
 
 LIVE_OUT: tuple[str, ...] = ("out",)
 RESET = "__reset__"
+#: key of an update listing ids to remove (node ids match ``[a-z][a-z0-9_]*``: no clash)
+DROP = "__drop__"
 
 
 def merge_dict(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, Any]:
     if not right:
         return left or {}
+    if DROP in right:
+        gone = set(right[DROP])
+        merged = {k: v for k, v in (left or {}).items() if k not in gone}
+        merged.update((k, v) for k, v in right.items() if k != DROP)
+        return merged
     if not left:
         return dict(right)
     merged = dict(left)

@@ -3,51 +3,31 @@
 Validation and lowering both read the same ``Topology`` so that what the validator accepts
 is exactly what the lowering knows how to run. It works on plain ids and edge tuples, so it
 also serves half-valid specs during validation (unknown ids are simply ignored).
+
+Loops nest (see ``loops``). Two facts drive the lowering: back edges (they close a loop and
+are taken by its latch), and who *sends* a forward edge's arrival: its source, unless the
+edge leaves loops, in which case the latch of the outermost loop it leaves sends it once
+that loop is done. So an edge from an inner loop straight out of the outer one is
+delivered once, after the outer loop, however many passes either made.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
+from workflow_compiler.graph.flow import FlowEdge, strongly_connected
+from workflow_compiler.graph.loops import Loop, LoopProblem, find_loops, latch_name
 
-@dataclass(frozen=True, slots=True)
-class FlowEdge:
-    """A ``main`` edge: control flows from ``source`` through ``port`` to ``target``."""
-
-    source: str
-    port: str
-    target: str
-    index: int  # position in spec["edges"], for error paths
-
-
-@dataclass(slots=True)
-class Loop:
-    """A cycle of the control graph, lowered as: header, body (acyclic), latch, exits.
-
-    Each pass runs the header and every body node exactly once (live or skipped); the
-    latch fires after the body's sinks and either starts the next pass (a back edge was
-    taken) or ends the loop (an exit was taken, or nothing continues it).
-    """
-
-    header: str
-    members: frozenset[str]
-    back_edges: tuple[FlowEdge, ...]
-    exit_edges: tuple[FlowEdge, ...]
-    entry_edges: tuple[FlowEdge, ...]
-    sinks: tuple[str, ...]  # body nodes with no forward successor inside the loop
-
-    @property
-    def latch(self) -> str:
-        return latch_name(self.header)
-
-    @property
-    def exit_targets(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(e.target for e in self.exit_edges))
-
-
-def latch_name(header: str) -> str:
-    return f"__latch__{header}"
+__all__ = [
+    "FlowEdge",
+    "Loop",
+    "LoopProblem",
+    "Topology",
+    "build_topology",
+    "latch_name",
+    "strongly_connected",
+]
 
 
 @dataclass(slots=True)
@@ -57,20 +37,44 @@ class Topology:
     incoming: dict[str, list[FlowEdge]] = field(default_factory=dict)
     outgoing: dict[str, list[FlowEdge]] = field(default_factory=dict)
     roots: tuple[str, ...] = ()
-    loops: list[Loop] = field(default_factory=list)
-    loop_of: dict[str, Loop] = field(default_factory=dict)
+    loops: list[Loop] = field(default_factory=list)  # parents before the loops they hold
+    loop_of: dict[str, Loop] = field(default_factory=dict)  # innermost loop of each member
+    header_of: dict[str, Loop] = field(default_factory=dict)  # the loop each header starts
+    #: outermost cycles: two nodes in one of them may each run after the other
     cyclic_components: list[frozenset[str]] = field(default_factory=list)
+    #: cycles nested inside a loop's body (each also a loop unless its shape is broken)
+    inner_cycles: list[frozenset[str]] = field(default_factory=list)
+
+    def parent(self, loop: Loop) -> Loop | None:
+        return self.header_of[loop.parent] if loop.parent is not None else None
+
+    def enclosing(self, node_id: str) -> Iterator[Loop]:
+        """The loops ``node_id`` is in, innermost first."""
+        loop = self.loop_of.get(node_id)
+        while loop is not None:
+            yield loop
+            loop = self.parent(loop)
 
     def is_back_edge(self, edge: FlowEdge) -> bool:
-        loop = self.loop_of.get(edge.target)
-        return loop is not None and edge.target == loop.header and edge.source in loop.members
+        """The edge closes a loop: it leads from a member (at any depth) to the header."""
+        loop = self.header_of.get(edge.target)
+        return loop is not None and edge.source in loop.members
 
-    def is_exit_edge(self, edge: FlowEdge) -> bool:
-        loop = self.loop_of.get(edge.source)
-        return loop is not None and edge.target not in loop.members
+    def sender(self, edge: FlowEdge) -> str:
+        """Who delivers a forward edge's arrival: the latch of the outermost loop the edge
+        leaves (it runs once that loop is over), or the source itself."""
+        sender = edge.source
+        for loop in self.enclosing(edge.source):
+            if edge.target in loop.members:
+                break
+            sender = loop.latch
+        return sender
+
+    def all_cycles(self) -> list[frozenset[str]]:
+        return [*self.cyclic_components, *self.inner_cycles]
 
     def forward_edges(self) -> Iterable[FlowEdge]:
-        """Edges of the acyclic "one pass" graph: back edges removed."""
+        """Edges of the acyclic "one pass" graph: back edges (of every loop) removed."""
         return (e for e in self.edges if not self.is_back_edge(e))
 
     def forward_order(self) -> list[str]:
@@ -96,64 +100,6 @@ class Topology:
         return order
 
 
-def strongly_connected(nodes: Sequence[str], succ: dict[str, list[str]]) -> list[list[str]]:
-    """Tarjan's algorithm, iterative so that 10,000-node chains do not hit recursion limits."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    result: list[list[str]] = []
-    counter = 0
-    for start in nodes:
-        if start in index:
-            continue
-        work: list[tuple[str, int]] = [(start, 0)]
-        while work:
-            node, child_i = work.pop()
-            if child_i == 0:
-                index[node] = low[node] = counter
-                counter += 1
-                stack.append(node)
-                on_stack.add(node)
-            children = succ.get(node, [])
-            recurse = False
-            while child_i < len(children):
-                child = children[child_i]
-                child_i += 1
-                if child not in index:
-                    work.append((node, child_i))
-                    work.append((child, 0))
-                    recurse = True
-                    break
-                if child in on_stack:
-                    low[node] = min(low[node], index[child])
-            if recurse:
-                continue
-            if low[node] == index[node]:
-                component: list[str] = []
-                while True:
-                    member = stack.pop()
-                    on_stack.discard(member)
-                    component.append(member)
-                    if member == node:
-                        break
-                result.append(component)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[node])
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class LoopProblem:
-    """A loop shape the lowering cannot run; the validator turns it into a SpecIssue."""
-
-    code: str
-    message: str
-    node_id: str
-    edge_index: int | None = None
-
-
 def build_topology(
     node_ids: Sequence[str], edges: Iterable[tuple[str, str, str, int]]
 ) -> tuple[Topology, list[LoopProblem]]:
@@ -165,79 +111,33 @@ def build_topology(
     topo = Topology(node_ids=tuple(node_ids), edges=flow)
     topo.incoming = {n: [] for n in node_ids}
     topo.outgoing = {n: [] for n in node_ids}
-    succ: dict[str, list[str]] = {n: [] for n in node_ids}
     for e in flow:
         topo.incoming[e.target].append(e)
         topo.outgoing[e.source].append(e)
-        succ[e.source].append(e.target)
     topo.roots = tuple(n for n in node_ids if not topo.incoming[n])
 
-    problems: list[LoopProblem] = []
-    position = {n: i for i, n in enumerate(node_ids)}
-    for component in strongly_connected(node_ids, succ):
-        members = frozenset(component)
-        if len(component) == 1 and component[0] not in succ[component[0]]:
-            continue
-        topo.cyclic_components.append(members)
-        loop, loop_problems = _analyse_loop(topo, members, position)
-        problems.extend(loop_problems)
-        if loop is not None:
-            topo.loops.append(loop)
-            for member in members:
-                topo.loop_of[member] = loop
-    return topo, problems
+    forest = find_loops(topo.node_ids, topo.incoming, topo.outgoing)
+    topo.loops = forest.loops
+    topo.cyclic_components = forest.top_cycles
+    topo.inner_cycles = forest.inner_cycles
+    for loop in forest.loops:  # parents first, so the innermost loop is written last
+        topo.header_of.setdefault(loop.header, loop)
+        for member in loop.members:
+            topo.loop_of[member] = loop
+    _find_sinks(topo)
+    return topo, forest.problems
 
 
-def _analyse_loop(
-    topo: Topology, members: frozenset[str], position: dict[str, int]
-) -> tuple[Loop | None, list[LoopProblem]]:
-    ordered = sorted(members, key=position.__getitem__)  # spec order, O(k log k) per loop
-    first = ordered[0]
-    entries = [e for n in ordered for e in topo.incoming[n] if e.source not in members]
-    exits = [e for n in ordered for e in topo.outgoing[n] if e.target not in members]
-    problems: list[LoopProblem] = []
-    headers = list(dict.fromkeys(e.target for e in entries))
-    if not exits:
-        problems.append(LoopProblem(
-            "cycle_without_exit",
-            f"the cycle through {', '.join(sorted(members))} has no way out: add a condition "
-            "or switch inside it with a port that leads outside the cycle",
-            first,
-        ))
-    if len(headers) > 1:
-        problems.append(LoopProblem(
-            "cycle_multiple_entries",
-            f"the cycle through {', '.join(sorted(members))} is entered at several nodes "
-            f"({', '.join(headers)}); enter a loop through exactly one node",
-            headers[1],
-        ))
-    if not headers:
-        # Unreachable from any root; the reachability check reports it.
-        return None, problems
-    header = headers[0]
-    back = tuple(e for n in ordered for e in topo.outgoing[n]
-                 if e.target == header and e.source in members)
-    body_succ: dict[str, list[str]] = {n: [] for n in ordered}
-    for n in ordered:
-        for e in topo.outgoing[n]:
-            if e.target in members and e.target != header:
-                body_succ[n].append(e.target)
-    for component in strongly_connected(ordered, body_succ):
-        if len(component) > 1 or component[0] in body_succ[component[0]]:
-            problems.append(LoopProblem(  # noqa: PERF401  (one readable message per cycle)
-                "nested_cycle_unsupported",
-                f"the cycle through {', '.join(sorted(component))} sits inside another cycle; "
-                "nested loops are not supported yet: move the inner loop into a map body or "
-                "a subworkflow",
-                sorted(component)[0],
-            ))
-    sinks = tuple(n for n in ordered if not body_succ[n])
-    loop = Loop(
-        header=header,
-        members=members,
-        back_edges=back,
-        exit_edges=tuple(exits),
-        entry_edges=tuple(entries),
-        sinks=sinks,
-    )
-    return loop, problems
+def _find_sinks(topo: Topology) -> None:
+    """A loop's sinks: the units of its body (own members, nested loops' latches) that
+    send no forward arrival inside it. Its latch waits for exactly these."""
+    sends: set[str] = {topo.sender(e) for e in topo.forward_edges()}
+    position = {n: i for i, n in enumerate(topo.node_ids)}
+    units: dict[str, list[tuple[int, str]]] = {loop.header: [] for loop in topo.loops}
+    for node_id, loop in topo.loop_of.items():
+        units[loop.header].append((position[node_id], node_id))
+    for loop in topo.loops:
+        if loop.parent is not None:
+            units[loop.parent].append((position[loop.header], loop.latch))
+    for loop in topo.loops:
+        loop.sinks = tuple(u for _, u in sorted(units[loop.header]) if u not in sends)

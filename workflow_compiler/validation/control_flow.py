@@ -1,5 +1,5 @@
 """Control-flow checks on one graph level: an entry exists, everything is reachable, and
-every cycle has exactly one entry and leaves only through a decision.
+every cycle, nested ones included, has exactly one entry and leaves only through a decision.
 
 The loop analysis itself is ``graph.topology``'s, shared with the lowering, so a spec the
 validator accepts is one the lowering knows how to run.
@@ -23,7 +23,7 @@ def analyse_flow(
     for problem in problems:
         path = entries[problem.node_id].path if problem.edge_index is None \
             else pointer(level_path, "edges", problem.edge_index)
-        log.add(problem.code, problem.message, path, problem.node_id)
+        log.add(problem.code, problem.message, path, problem.node_id, problem.hint)
     if control_ids and not topo.roots:
         log.add("no_entry_node",
                 "every node has an incoming edge, so nothing can start the run: at least one "
@@ -53,14 +53,18 @@ def _report_unreachable(topo: Topology, entries: dict[str, NodeEntry], log: Issu
 def _report_bad_exits(
     topo: Topology, entries: dict[str, NodeEntry], level_path: str, log: IssueLog
 ) -> None:
-    for members in topo.cyclic_components:
+    reported: set[int] = set()
+    # Innermost cycles last: an edge leaving several nested cycles is reported once, for
+    # the outermost; leaving the inner one on every pass is the same mistake.
+    for members in topo.all_cycles():
         for member in sorted(members, key=lambda n: entries[n].index):
             node_type = entries[member].type_name
             if node_type is None or node_type in BRANCHING_TYPES:
                 continue
             for edge in topo.outgoing[member]:
-                if edge.target in members or edge.port == "error":
+                if edge.target in members or edge.port == "error" or edge.index in reported:
                     continue
+                reported.add(edge.index)
                 log.add("cycle_exit_not_branch",
                         f"edge {member} -> {edge.target} leaves a cycle from a {node_type} "
                         "node, which would leave on every pass; leave a loop through a "
