@@ -11,7 +11,8 @@ repetition on a fresh checkpointer of the case's kind:
   (adds input checks, the spec-hash cache lookup, run records, events, outputs).
 
 Checkpointer kinds: ``none`` (the runtime always has one, so its row uses an in-memory
-saver: the least a user can pay), ``memory`` (``InMemorySaver``) and ``sqlite``
+saver with ``durability="exit"``, one checkpoint when the run ends: the least a user can
+pay; the case also times the baseline on an in-memory saver), ``memory`` (``InMemorySaver``) and ``sqlite``
 (``AsyncSqliteSaver`` on a temp file). Compiling and binding a checkpointer happen before
 the clock starts, for both sides.
 
@@ -210,8 +211,11 @@ class Case:
         from workflow_compiler.runtime import WorkflowRuntime
         from workflow_compiler.runtime.store import MemoryRunStore
 
+        # without a checkpointer to match, the runtime checkpoints as little as it can
+        durability = "exit" if self.checkpointer == "none" else None
         runtime = WorkflowRuntime(checkpointer=saver, store=MemoryRunStore(),
-                                  services=self.services, compiler=self.compiler)
+                                  services=self.services, compiler=self.compiler,
+                                  durability=durability)
         # bind what the runtime binds (checkpointer and LangGraph store) before the clock
         self.compiled.with_checkpointer(runtime.checkpointer, runtime.memory_store)
         bound = bound_graphs(self.compiled)
