@@ -72,7 +72,7 @@ def openai_chat(openai_server: OpenAIServer) -> Callable[..., Any]:
             "max_retries": 0,
             "timeout": 10,
             "stream_usage": True,  # off by default for a non-OpenAI base_url
-            "use_responses_api": False,  # the fake speaks Chat Completions only
+            "use_responses_api": False,  # Chat Completions (True: the fake's /v1/responses)
         }
         params.update(overrides)
         return ChatOpenAI(**params)

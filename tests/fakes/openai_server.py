@@ -1,7 +1,8 @@
-"""A local stand-in for the OpenAI Chat Completions API.
+"""A local stand-in for the OpenAI Chat Completions and Responses APIs.
 
-Routes: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``GET /v1/models``
-and ``GET /v1/models/{id}``. Auth: ``Authorization: Bearer <api_key>``.
+Routes: ``POST /v1/chat/completions`` (JSON or ``stream: true`` SSE), ``POST /v1/responses``
+(JSON or the typed event stream; see ``openai_responses``), ``GET /v1/models`` and
+``GET /v1/models/{id}``. Auth: ``Authorization: Bearer <api_key>``.
 
 Point the SDK at it with ``ChatOpenAI(base_url=f"{server.url}/v1", api_key=server.api_key)``.
 """
@@ -13,6 +14,7 @@ from typing import Any
 
 from ._server import FakeProviderServer, RecordedRequest, Response
 from ._util import apply_stop, dumps, fragments, retry_after_header, text_pieces, usage_for
+from .openai_responses import ResponsesEndpoint
 from .script import ToolCall, Turn, Usage
 
 __all__ = ["OpenAIServer"]
@@ -83,6 +85,7 @@ class OpenAIServer(FakeProviderServer):
         super().__init__(api_key=api_key, **kwargs)
         self.models = models
         self._ids = itertools.count(1)
+        self._responses = ResponsesEndpoint(self.take_turn, self._fail)
 
     # -- routing ---------------------------------------------------------------------
 
@@ -92,6 +95,8 @@ class OpenAIServer(FakeProviderServer):
         path = request.path.rstrip("/")
         if request.method == "POST" and path == "/v1/chat/completions":
             self._chat(request, response)
+        elif request.method == "POST" and path == "/v1/responses":
+            self._responses.handle(request, response)
         elif request.method == "GET" and path == "/v1/models":
             response.json(200, {"object": "list", "data": [self._model(m) for m in self.models]})
         elif request.method == "GET" and path.startswith("/v1/models/"):

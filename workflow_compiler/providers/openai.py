@@ -1,5 +1,11 @@
 """``openai``: ChatOpenAI over the official SDK; with ``base_url``, any OpenAI-compatible
-server (vLLM, Ollama, llama.cpp, LiteLLM, ...) through the Chat Completions API."""
+server (vLLM, Ollama, llama.cpp, LiteLLM, ...) through the Chat Completions API.
+
+``provider_options.use_responses_api: true`` opts in to OpenAI's Responses API instead
+(``POST /v1/responses``: streaming, tools and structured output alike). Chat Completions
+stays the default because it is what compatible servers speak. The Responses API has no
+stop sequences, so a node that sets ``stop`` with it is a configuration error rather than
+a silently ignored setting (LangChain drops ``stop`` for that API)."""
 
 from __future__ import annotations
 
@@ -30,6 +36,9 @@ class OpenAIProvider(Provider):
     def create(self, settings: ModelSettings) -> BaseChatModel:
         from langchain_openai import ChatOpenAI
 
+        if settings.options.get("use_responses_api") and settings.stop:
+            raise ValueError("the OpenAI Responses API (use_responses_api) has no stop "
+                             "sequences: remove 'stop', or use the Chat Completions API")
         params: dict[str, Any] = {
             "model": settings.model,
             "api_key": settings.api_key or NO_KEY,
