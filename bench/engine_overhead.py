@@ -13,8 +13,8 @@ repetition on a fresh checkpointer of the case's kind:
 Checkpointer kinds: ``none`` (the runtime always has one, so its row uses an in-memory
 saver with ``durability="exit"``, one checkpoint when the run ends: the least a user can
 pay; the case also times the baseline on an in-memory saver), ``memory``
-(``InMemorySaver``) and ``sqlite`` (``AsyncSqliteSaver`` on a temp file). Compiling and binding a checkpointer happen before
-the clock starts, for both sides.
+(``InMemorySaver``) and ``sqlite`` (``AsyncSqliteSaver`` on a temp file). Compiling and
+binding a checkpointer happen before the clock starts, for both sides.
 
     .venv/bin/python bench/engine_overhead.py             # full run, writes results JSON
     .venv/bin/python bench/engine_overhead.py --quick     # N=10, one repetition
