@@ -127,7 +127,7 @@ async def test_provider_gemini(ai_runtime: WorkflowRuntime, gemini_server: Gemin
         "text": "Hello everyone", "language": "French", "base_url": gemini_server.url})
     assert result.outputs == {"translation": "Bonjour tout le monde", "language": "French"}
     assert tokens(events, "translate") == "Bonjour tout le monde"
-    (request,) = [r for r in gemini_server.requests if "gemini-2.5-flash" in r.path]
+    (request,) = [r for r in gemini_server.requests if "gemini-3.5-flash" in r.path]
     assert request.json["contents"][-1]["parts"][0]["text"] == (
         "Translate into French:\n\nHello everyone")
 
