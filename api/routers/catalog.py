@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from api.auth import CurrentUser
+from api.routers._responses import problems
 from api.services import catalog
 from api.services.specs import SpecBody, ValidationReport, report
 from api.state import service_state
@@ -42,7 +43,7 @@ async def spec_schema(user: CurrentUser) -> dict[str, Any]:
     return catalog.spec_schema()
 
 
-@router.post("/specs/validate", response_model=ValidationReport,
+@router.post("/specs/validate", response_model=ValidationReport, responses=problems(400),
              summary="Validate a spec: every problem at once, and a mermaid drawing",
              description="Answers 200 for any spec; an invalid one has valid=false and "
              "its errors.")

@@ -80,7 +80,8 @@ Service = Annotated[FilesService, Depends(_service)]
 
 
 @router.post("/files", response_model=FileView, status_code=status.HTTP_201_CREATED,
-             responses=problems(413), summary="Upload a file (multipart/form-data, field 'file')")
+             responses=problems(400, 413),
+             summary="Upload a file (multipart/form-data, field 'file')")
 async def upload_file(file: Annotated[UploadFile, File(description="the file's bytes")],
                       user: CurrentUser, service: Service) -> FileView:
     try:

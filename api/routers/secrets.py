@@ -23,7 +23,7 @@ def _service(request: Request) -> SecretsService:
 Service = Annotated[SecretsService, Depends(_service)]
 
 
-@router.put("/secrets/{name}", response_model=SecretInfo,
+@router.put("/secrets/{name}", response_model=SecretInfo, responses=problems(400),
             summary="Create or replace a secret (the response never contains its value)")
 async def put_secret(name: str, body: SecretWrite, user: CurrentUser, service: Service
                      ) -> SecretInfo:

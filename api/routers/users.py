@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, status
 
 from api.auth import CurrentUser
+from api.routers._responses import problems
 from api.services.users import ApiKeyCreate, ApiKeyList, IssuedApiKey, UsersService
 from api.state import service_state
 from shared.database.entities import ApiKeyInfo, UserInfo
@@ -33,6 +34,7 @@ async def list_api_keys(user: CurrentUser, service: Service) -> ApiKeyList:
 
 
 @router.post("/me/api-keys", response_model=IssuedApiKey, status_code=status.HTTP_201_CREATED,
+             responses=problems(400),
              summary="Create an API key (its value is in this response only)")
 async def create_api_key(user: CurrentUser, service: Service,
                          body: ApiKeyCreate | None = None) -> IssuedApiKey:

@@ -29,7 +29,7 @@ Number = Annotated[int, Path(ge=1, le=2**31 - 1)]
     status_code=status.HTTP_201_CREATED,
     responses={200: {"model": VersionDetail,
                      "description": "the workflow already has a version of this spec"},
-               **problems(409)},
+               **problems(400, 409)},
     summary="Snapshot a spec (or the draft) as a new immutable version",
     description="The spec must compile; an invalid one answers 422 with the compiler's "
     "errors. A spec equal to an existing version's (same canonical hash) returns that "

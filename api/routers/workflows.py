@@ -29,7 +29,7 @@ Service = Annotated[WorkflowsService, Depends(_service)]
 
 
 @router.post("/workflows", response_model=WorkflowInfo, status_code=status.HTTP_201_CREATED,
-             responses=problems(409), summary="Create a workflow (with an optional draft)")
+             responses=problems(400, 409), summary="Create a workflow (with an optional draft)")
 async def create_workflow(body: WorkflowCreate, user: CurrentUser, service: Service
                           ) -> WorkflowInfo:
     return await service.create(user.id, body)
@@ -52,7 +52,8 @@ async def get_workflow(workflow_id: str, user: CurrentUser, service: Service) ->
     return await service.get(user.id, workflow_id)
 
 
-@router.patch("/workflows/{workflow_id}", response_model=WorkflowInfo, responses=problems(409),
+@router.patch("/workflows/{workflow_id}", response_model=WorkflowInfo,
+              responses=problems(400, 409),
               summary="Rename, move or describe a workflow")
 async def update_workflow(workflow_id: str, body: WorkflowUpdate, user: CurrentUser,
                           service: Service) -> WorkflowInfo:
@@ -80,7 +81,8 @@ async def get_draft(workflow_id: str, user: CurrentUser, service: Service) -> Dr
     return await service.draft(user.id, workflow_id)
 
 
-@router.put("/workflows/{workflow_id}/draft", response_model=DraftView, responses=problems(409),
+@router.put("/workflows/{workflow_id}/draft", response_model=DraftView,
+            responses=problems(400, 409),
             summary="Save the draft (409 stale_revision when someone saved since)")
 async def save_draft(workflow_id: str, body: DraftSave, user: CurrentUser, service: Service
                      ) -> DraftView:
