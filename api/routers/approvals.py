@@ -11,13 +11,13 @@ from fastapi import APIRouter, Depends, Path, Query
 from api.auth import CurrentUser
 from api.problems import PROBLEM_JSON, Problem
 from api.services.approvals import ApprovalsService, approvals_service
-from api.services.runs_models import ApprovalOut, ApprovalResponseIn
+from api.services.runs_models import NO_NUL, ApprovalOut, ApprovalResponseIn
 from shared.database.models.approvals import APPROVAL_STATUSES
 
 router = APIRouter(tags=["approvals"])
 
 Service = Annotated[ApprovalsService, Depends(approvals_service)]
-ApprovalId = Annotated[str, Path(max_length=64, description="an approval id")]
+ApprovalId = Annotated[str, Path(max_length=64, pattern=NO_NUL, description="an approval id")]
 
 
 def _problem(description: str) -> dict[str, Any]:
@@ -30,7 +30,7 @@ async def list_approvals(
     user: CurrentUser, service: Service,
     status: Annotated[Literal[APPROVAL_STATUSES] | None,  # type: ignore[valid-type]
                       Query(description="default pending")] = "pending",
-    run_id: Annotated[str | None, Query(max_length=64)] = None,
+    run_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[ApprovalOut]:
     return await service.list(user, status=status, run_id=run_id, limit=limit)

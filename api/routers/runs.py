@@ -29,6 +29,8 @@ from api.services.runs import (
 )
 from api.services.runs_execution import RunTasks
 from api.services.runs_models import (
+    MAX_INT,
+    NO_NUL,
     SSE_MEDIA_TYPE,
     SSE_RESPONSE,
     AdHocRunIn,
@@ -64,7 +66,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(tags=["runs"], lifespan=lifespan)
 
 Service = Annotated[RunsService, Depends(runs_service)]
-RunId = Annotated[str, Path(max_length=64, description="a run id")]
+RunId = Annotated[str, Path(max_length=64, pattern=NO_NUL, description="a run id")]
 IdempotencyHeader = Annotated[str | None, Header(
     alias="Idempotency-Key", max_length=255,
     description="same as the body's idempotency_key")]
@@ -114,8 +116,8 @@ def _sse(body: AsyncIterator[str], status: int = 200,
                                                 SSE_MEDIA_TYPE]}}},
 )
 async def start_run(
-    workflow_id: Annotated[str, Path(max_length=64)], body: StartRunIn, user: CurrentUser,
-    service: Service, idempotency_key: IdempotencyHeader = None,
+    workflow_id: Annotated[str, Path(max_length=64, pattern=NO_NUL)], body: StartRunIn,
+    user: CurrentUser, service: Service, idempotency_key: IdempotencyHeader = None,
 ) -> Response:
     """Runs the published version, else the latest (or ``version``). Inputs are checked
     against the spec's input schema first (422 with one error per problem)."""
@@ -139,13 +141,13 @@ async def start_adhoc_run(body: AdHocRunIn, user: CurrentUser, service: Service,
 @router.get("/runs", response_model=RunPage, summary="List runs, newest first")
 async def list_runs(
     user: CurrentUser, service: Service,
-    workflow_id: Annotated[str | None, Query(max_length=64)] = None,
+    workflow_id: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     status: Annotated[Literal[RUN_STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
     source: Annotated[Literal[RUN_SOURCES] | None, Query()] = None,  # type: ignore[valid-type]
     created_after: datetime | None = None,
     created_before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    cursor: Annotated[str | None, Query(max_length=512, pattern=NO_NUL)] = None,
 ) -> RunPage:
     return await service.list(user, workflow_id=workflow_id, status=status, source=source,
                               created_after=created_after, created_before=created_before,
@@ -173,9 +175,11 @@ async def get_run_output(run_id: RunId, user: CurrentUser, service: Service) -> 
 )
 async def run_events(
     run_id: RunId, request: Request, user: CurrentUser, service: Service,
-    after: Annotated[int, Query(ge=0, description="replay events after this seq")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_INT,
+                                description="replay events after this seq")] = 0,
     limit: Annotated[int, Query(ge=1, le=10_000, description="JSON form only")] = 1000,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0,
+                                                le=MAX_INT)] = None,
 ) -> Response:
     cursor = last_event_id if last_event_id is not None else after
     if _wants_json(request.headers.get("accept", "")):
@@ -193,8 +197,8 @@ def _wants_json(accept: str) -> bool:
             summary="The per-node log, chronological, with durations")
 async def run_steps(
     run_id: RunId, user: CurrentUser, service: Service,
-    node_id: Annotated[str | None, Query(max_length=512)] = None,
-    node_type: Annotated[str | None, Query(max_length=32)] = None,
+    node_id: Annotated[str | None, Query(max_length=512, pattern=NO_NUL)] = None,
+    node_type: Annotated[str | None, Query(max_length=32, pattern=NO_NUL)] = None,
     status: Annotated[Literal[STEP_STATUSES] | None, Query()] = None,  # type: ignore[valid-type]
     errors_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -230,7 +234,8 @@ async def resume_run(run_id: RunId, body: ResumeIn, user: CurrentUser,
 
 @router.post("/runs/{run_id}/signals/{signal}", response_model=RunOut, responses=CONFLICT,
              summary="Send a named signal to a paused run")
-async def signal_run(run_id: RunId, signal: Annotated[str, Path(max_length=128)],
+async def signal_run(run_id: RunId,
+                     signal: Annotated[str, Path(max_length=128, pattern=NO_NUL)],
                      user: CurrentUser, service: Service, body: SignalIn | None = None
                      ) -> RunOut:
     """409 when the run is not paused or no node waits for this signal."""
@@ -247,7 +252,7 @@ async def list_checkpoints(run_id: RunId, user: CurrentUser, service: Service
 @router.get("/runs/{run_id}/checkpoints/{checkpoint_id}", response_model=CheckpointDetail,
             summary="One checkpoint with the state saved there")
 async def get_checkpoint(run_id: RunId,
-                         checkpoint_id: Annotated[str, Path(max_length=128)],
+                         checkpoint_id: Annotated[str, Path(max_length=128, pattern=NO_NUL)],
                          user: CurrentUser, service: Service) -> CheckpointDetail:
     return await service.checkpoint(user, run_id, checkpoint_id)
 

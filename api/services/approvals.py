@@ -91,7 +91,9 @@ class ApprovalsService:
         return approval_out(await self.approvals.get(user.id, user.name, approval_id))
 
 
-def approvals_service(request: Request) -> ApprovalsService:
+async def approvals_service(request: Request) -> ApprovalsService:
+    """A FastAPI dependency; async because a plain ``def`` one runs in the thread pool
+    (a thread hop on every request)."""
     state = service_state(request)
     tasks = state.extras.get(TASKS_KEY)
     assert isinstance(tasks, RunTasks), "the runs router's lifespan makes it"

@@ -300,7 +300,9 @@ class RunsService:
         return Launched(out(child), True, "async")
 
 
-def runs_service(request: Request) -> RunsService:
+async def runs_service(request: Request) -> RunsService:
+    """A FastAPI dependency; async because a plain ``def`` one runs in the thread pool
+    (a thread hop on every request)."""
     return RunsService(service_state(request))
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, Field, computed_field
 
+from api.services.bodies import RequestBody
 from shared.database.entities import ApprovalInfo, RunInfo, StepInfo
 from workflow_compiler.runtime.records import PendingInterrupt, RunStatus
 
@@ -19,14 +20,20 @@ RunMode = Literal["sync", "async", "stream"]
 SSE_MEDIA_TYPE = "text/event-stream"
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+#: path and query strings: Postgres cannot hold NUL, so it is refused (422) up front
+NO_NUL = r"^[^\x00]*$"
+#: the largest integer the databases' INTEGER columns hold
+MAX_INT = 2**31 - 1
+
+
+class _Body(RequestBody):
+    """Unknown fields and NUL characters are refused (see ``api.services.bodies``)."""
 
 
 class StartRunIn(_Body):
     inputs: dict[str, Any] = Field(default_factory=dict,
                                    description="checked against the spec's input schema")
-    version: int | None = Field(default=None, ge=1,
+    version: int | None = Field(default=None, ge=1, le=MAX_INT,
                                 description="a version number; default: published, else latest")
     mode: RunMode = Field(default="sync", description=(
         "sync: run inline and return the run; async: return 202 at once, run in the "

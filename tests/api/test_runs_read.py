@@ -234,3 +234,26 @@ async def test_an_async_run_is_listed_while_it_runs(alice: Caller) -> None:
         assert [s["node_id"] for s in steps] in ([], ["before"])  # written in batches
         held.open()
         await wait_for_status(alice.client, run["id"], {"completed"})
+
+
+async def test_what_the_databases_cannot_hold_is_a_422_not_a_500(alice: Caller) -> None:
+    """NUL characters and integers past INTEGER are refused before any query (Postgres
+    would fail on them where SQLite accepts them)."""
+    run = await _run(alice)
+    for path in ("/v1/runs/a%00b", f"/v1/runs/{run['id']}/checkpoints/a%00b",
+                 f"/v1/runs/{run['id']}/signals/a%00b", "/v1/approvals/a%00b"):
+        method = alice.client.post if "signals" in path else alice.client.get
+        assert_problem(await method(path), 422, "invalid_request")
+    for params in ({"workflow_id": "a\x00"}, {"cursor": "\x00"}):
+        assert_problem(await alice.client.get("/v1/runs", params=params), 422)
+    assert_problem(await alice.client.get(f"/v1/runs/{run['id']}/steps",
+                                          params={"node_id": "\x00"}), 422)
+    assert_problem(await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                          params={"after": 2**40}), 422)
+    assert_problem(await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                          headers={"Last-Event-ID": str(2**40)}), 422)
+    assert_problem(await alice.client.post("/v1/runs", json={
+        "spec": three_transforms(), "inputs": {"name": "a\x00b"}}), 422, "invalid_request")
+    workflow, _ = await saved_workflow(alice.user.id, three_transforms())
+    assert_problem(await alice.client.post(f"/v1/workflows/{workflow.id}/runs", json={
+        "inputs": {"name": "x"}, "version": 2**40}), 422, "invalid_request")
