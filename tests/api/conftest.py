@@ -8,8 +8,8 @@ other's objects: every query is scoped to the caller.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +17,7 @@ import httpx
 import pytest
 from cryptography.fernet import Fernet
 from fastapi import FastAPI
+from helpers.api_apps import AppFactory
 from helpers.api_client import Caller, client_for, new_caller
 from helpers.service_db import database_url
 
@@ -60,9 +61,6 @@ async def bob(app: FastAPI) -> AsyncIterator[Caller]:
 async def anonymous(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with client_for(app) as client:
         yield client
-
-
-AppFactory = Callable[..., AbstractAsyncContextManager[FastAPI]]
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import jsonschema
+from helpers.api_apps import greeting
 from helpers.api_client import Caller, assert_problem
-from test_workflows import greeting
 
 from workflow_compiler.spec.models import NODE_MODELS
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-from conftest import AppFactory
+from helpers.api_apps import AppFactory
 from helpers.api_client import Caller, assert_problem, new_caller
 
 from shared.config import Settings

@@ -14,10 +14,10 @@ from typing import Any
 
 import jwt
 import pytest
-from conftest import AppFactory
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import FastAPI
+from helpers.api_apps import AppFactory
 from helpers.api_client import assert_problem, client_for
 
 from shared.database.entities import UserInfo

@@ -4,10 +4,9 @@ the database) and node durations by node type (from the runtime's events)."""
 from __future__ import annotations
 
 import httpx
-from conftest import AppFactory
+from helpers.api_apps import AppFactory, create, greeting
 from helpers.api_client import Caller, assert_problem, client_for
 from prometheus_client.parser import text_string_to_metric_families
-from test_workflows import create, greeting
 
 
 def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

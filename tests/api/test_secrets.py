@@ -7,8 +7,8 @@ import os
 import stat
 from pathlib import Path
 
-from conftest import AppFactory
 from cryptography.fernet import Fernet
+from helpers.api_apps import AppFactory
 from helpers.api_client import Caller, assert_problem, new_caller
 
 from shared.config import Settings

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.api_apps import create, greeting
 from helpers.api_client import Caller, assert_problem
-from test_workflows import create, greeting
 
 
 async def workflow_with_draft(caller: Caller, spec: dict[str, Any] | None = None) -> str:

@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.api_apps import create, greeting
 from helpers.api_client import Caller, assert_problem
-
-
-def greeting(name: str = "greet", text: str = "hi") -> dict[str, Any]:
-    return {"spec_version": "1", "name": name,
-            "nodes": [{"id": "say", "type": "transform", "value": text}], "edges": [],
-            "outputs": {"said": "{{ nodes.say }}"}}
-
-
-async def create(caller: Caller, name: str, **fields: Any) -> dict[str, Any]:
-    response = await caller.client.post("/v1/workflows", json={"name": name, **fields})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def test_create_get_update_delete(alice: Caller) -> None:
