@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from api.services.bodies import RequestBody, has_nul
+from api.services.bodies import RequestBody
 from shared.config import Settings
 from shared.database.entities import SecretInfo
 from shared.database.errors import NotFoundError
@@ -43,6 +43,6 @@ class SecretsService:
         return SecretList(items=await self._repository().list(owner_id))
 
     async def delete(self, owner_id: UUID, name: str) -> None:
-        if has_nul(name) or not SECRET_NAME_PATTERN.fullmatch(name):
+        if not SECRET_NAME_PATTERN.fullmatch(name):
             raise NotFoundError("secret", name)  # no secret can have this name
         await self._repository().delete(owner_id, name)

@@ -69,14 +69,31 @@ async def test_listing_is_newest_first_with_cursor_pages_and_namespace_filter(
                    "invalid_request")
 
 
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 async def test_bad_names_and_bodies_are_422_problems(alice: Caller) -> None:
     for body in ({"name": "/etc/passwd"}, {"name": "ok", "namespace": "bad space"},
                  {"name": "ok", "unknown": 1}, {}, {"name": "nul\u0000byte"},
-                 {"name": "ok", "spec": {"text": "a\u0000b"}}):
+                 {"name": "ok", "spec": {"text": "a\u0000b"}},
+                 {"name": "ok", "spec": {"n": 2**64}},
+                 {"name": "ok", "spec": {"deep": nested(300)}}):
         assert_problem(await alice.client.post("/v1/workflows", json=body), 422)
-    assert_problem(await alice.client.post(
-        "/v1/workflows", content=b"{not json", headers={"content-type": "application/json"}),
-        422, "invalid_request")
+    for raw in (b"{not json", b'{"name": "ok", "spec": {"x": NaN}}',
+                b'{"name": "ok", "spec": {"x": Infinity}}',
+                b'{"name": "ok", "spec": {"s": "\\ud800"}}'):
+        assert_problem(await alice.client.post(
+            "/v1/workflows", content=raw, headers={"content-type": "application/json"}), 422,
+            "invalid_request")
+    assert (await alice.client.get("/v1/workflows")).json()["items"] == []
+    ok = await create(alice, "ok", spec={"big": 2**63 - 1, "small": -(2**63), "f": 1e308,
+                                         "text": "é😀"})
+    draft = (await alice.client.get(f"/v1/workflows/{ok['id']}/draft")).json()
+    assert draft["spec"] == {"big": 2**63 - 1, "small": -(2**63), "f": 1e308, "text": "é😀"}
     # names that cannot exist are simply not found
     assert_problem(await alice.client.get("/v1/namespaces/no%00pe/workflows/x"), 404)
 
