@@ -28,6 +28,8 @@ from shared.database.repositories import StatsRepository
 from workflow_compiler.runtime.events import RunEvent
 
 UNMATCHED_ROUTE = "<unmatched>"
+#: any other method a client invents is labelled OTHER: labels must stay a bounded set
+KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 #: nodes started and not yet completed that we remember the type of (paused runs included)
 MAX_OPEN_NODES = 100_000
 _FINISHED = {"run.completed": "completed", "run.failed": "failed",
@@ -107,8 +109,10 @@ class HttpMetricsMiddleware:
         try:
             await self.app(scope, receive, sending)
         finally:
+            method = scope.get("method", "")
             self.metrics.http_latency.labels(
-                scope.get("method", ""), self.template(scope), str(status),
+                method if method in KNOWN_METHODS else "OTHER", self.template(scope),
+                str(status),
             ).observe(time.perf_counter() - started)
 
     def template(self, scope: Scope) -> str:

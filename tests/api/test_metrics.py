@@ -41,6 +41,7 @@ async def test_latency_runs_and_node_durations(alice: Caller,
         assert run.json()["status"] == "completed"
     await alice.client.get(f"/v1/workflows/{made['id']}")
     await alice.client.get("/v1/no-such-route")
+    await alice.client.request("BREW", "/v1/coffee")
     after = await scrape(anonymous)
 
     latency = "graphwright_http_request_duration_seconds_count"
@@ -48,6 +49,7 @@ async def test_latency_runs_and_node_durations(alice: Caller,
                  status="200") == 1
     assert value(after, latency, method="POST", route="/v1/workflows", status="201") == 1
     assert value(after, latency, method="GET", route="<unmatched>", status="404") == 1
+    assert value(after, latency, method="OTHER", route="<unmatched>", status="404") == 1
     assert not any(made["id"] in dict(labels).get("route", "") for _, labels in after)
 
     completed = value(after, "graphwright_runs", status="completed")
