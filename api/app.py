@@ -20,6 +20,7 @@ from api.routers import ROUTERS
 from api.run_owner import OwnerScopedResolver, OwnerScopedSecrets
 from api.state import ServiceState
 from shared.config import Settings, get_settings
+from shared.security.key_file import with_embedded_secrets_key
 
 API_PREFIX = "/v1"
 
@@ -55,7 +56,8 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
+    # from the environment: on embedded defaults, with the data directory's secrets key
+    settings = settings or with_embedded_secrets_key(get_settings())
     metrics = ServiceMetrics()
 
     @asynccontextmanager

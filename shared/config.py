@@ -14,10 +14,12 @@ A Fernet key is 32 random bytes, url-safe base64 encoded. Generate one with::
 encrypts, every one of them decrypts (``cryptography.fernet.MultiFernet``).
 
 Embedded defaults need no key: when ``secrets_key`` is unset and the database is SQLite,
-``get_settings`` uses ``<data_dir>/secrets.key``, generating it (mode 0600) on first use
-(``shared.security.key_file``). On Postgres nothing is generated, because several API and
-worker machines must share one key: there, without ``GRAPHWRIGHT_SECRETS_KEY``, storing or
-reading secrets fails with a message saying how to set one, and everything else works.
+the service (``create_app()`` without explicit settings, hence ``graphwright serve``) uses
+``<data_dir>/secrets.key``, generating it (mode 0600) on first start
+(``shared.security.key_file``; a worker process must do the same to read secrets). On
+Postgres nothing is generated, because several API and worker machines must share one
+key: there, without ``GRAPHWRIGHT_SECRETS_KEY``, storing or reading secrets fails with a
+message saying how to set one, and everything else works.
 
 ``/metrics`` answers without credentials unless ``GRAPHWRIGHT_METRICS_TOKEN`` is set (the
 default bind address is 127.0.0.1, where that is harmless); set the token, or
@@ -119,8 +121,7 @@ def _as_libpq_url(url: str) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process's settings, read once from the environment; on embedded defaults
-    (SQLite, no ``secrets_key``) with the data directory's generated secrets key."""
-    from shared.security.key_file import with_embedded_secrets_key
-
-    return with_embedded_secrets_key(Settings())
+    """The process's settings, read once from the environment. Free of side effects
+    (modules read it at import time); a serving process adds the embedded secrets key with
+    ``shared.security.key_file.with_embedded_secrets_key``."""
+    return Settings()

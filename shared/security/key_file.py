@@ -5,7 +5,9 @@ user first learning about Fernet keys, yet the key must survive restarts (else e
 stored secret becomes unreadable) and must not be readable by other local users. So the
 first process that needs it writes a new key with ``O_CREAT | O_EXCL`` and mode 0600 (two
 processes starting together cannot write two different keys: the loser reads the winner's
-file), and later processes read it.
+file), and later processes read it. ``create_app()`` without explicit settings (as
+``graphwright serve`` builds it) applies ``with_embedded_secrets_key``; ``get_settings``
+does not, since modules read settings at import time and importing must not write files.
 
 Only for SQLite (the embedded, one-machine setup). On Postgres several API and worker
 machines share the database and must share one key, which a file generated on one of

@@ -7,11 +7,13 @@ import os
 import stat
 from pathlib import Path
 
+import pytest
 from cryptography.fernet import Fernet
 from helpers.api_apps import AppFactory
 from helpers.api_client import Caller, assert_problem, new_caller
 
-from shared.config import Settings
+from api.app import create_app
+from shared.config import Settings, get_settings
 from shared.database.models import Secret
 from shared.database.repositories import SecretsRepository
 from shared.security.key_file import (
@@ -97,3 +99,27 @@ def test_embedded_settings_get_the_key_file_but_postgres_and_explicit_keys_do_no
     given = with_embedded_secrets_key(Settings(data_dir=other, secrets_key=explicit))
     assert given.secrets_key is not None and given.secrets_key.get_secret_value() == explicit
     assert not (other / KEY_FILE_NAME).exists()
+
+
+async def test_the_app_from_the_environment_uses_the_embedded_key(
+        database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """What ``graphwright serve`` does on embedded defaults: no key configured, yet
+    secrets work, with a key file generated in the data directory on first start."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("the key file is generated on SQLite only (see shared.security.key_file)")
+    monkeypatch.setenv("GRAPHWRIGHT_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("GRAPHWRIGHT_DATABASE_URL", database_url)
+    monkeypatch.setenv("GRAPHWRIGHT_CHECKPOINTER_URL", "memory")
+    monkeypatch.delenv("GRAPHWRIGHT_SECRETS_KEY", raising=False)
+    get_settings.cache_clear()
+    try:
+        assert get_settings().secrets_key is None  # reading settings writes nothing
+        assert not (tmp_path / KEY_FILE_NAME).exists()
+        app = create_app()
+        async with app.router.lifespan_context(app):
+            async for caller in new_caller(app, "embedded"):
+                made = await caller.client.put("/v1/secrets/TOKEN", json={"value": "v"})
+                assert made.status_code == 200, made.text
+        assert stat.S_IMODE(os.stat(tmp_path / KEY_FILE_NAME).st_mode) == 0o600
+    finally:
+        get_settings.cache_clear()
