@@ -14,7 +14,8 @@ For every route that is not explicitly public, and every method:
     missing one), and afterwards alice's objects are exactly as they were;
 (c) alice, reading (GET) the same paths, gets 200: the parameters really name her
     objects, so bob's 404 is the scoping at work and not a bad id;
-(d) list routes (GET without parameters) answer bob without any of alice's ids.
+(d) list routes (GET without path parameters) answer bob without any of alice's ids,
+    also when filtered by them (``?workflow_id=<alice's>``).
 
 Bob's requests carry a valid body (built from the route's OpenAPI request schema, or
 taken from ``BODIES``) so that they reach the handler instead of stopping at validation.
@@ -263,10 +264,16 @@ async def test_every_route_needs_credentials_and_hides_other_users_objects(
 
         if not PARAM.search(path):
             if method == "GET":
-                listing = await call(bob.client, method, url)
-                leaked = [i for i in world.ids if i in listing.text]
-                if listing.status_code != 200 or leaked:
-                    failures.append(f"{label} as bob: {listing.status_code}, shows {leaked}")
+                # plain, then filtered by alice's ids (?workflow_id=, ?run_id=, ...)
+                filters = {q.alias: world.params[q.alias]
+                           for q in route.dependant.query_params if q.alias in world.params}
+                for query in ({}, filters) if filters else ({},):
+                    listing = await call(bob.client, method, url, params=query)
+                    leaked = [i for i in world.ids if i in listing.text
+                              and i not in query.values()]
+                    if listing.status_code not in (200, 404) or leaked:
+                        failures.append(f"{label}?{query} as bob: {listing.status_code}, "
+                                        f"shows {leaked}")
             continue
         if (method, path) in OWN_NAMESPACE_WRITES:
             own_writes.append((label, method, url, kwargs))  # last: it makes bob's own
