@@ -7,7 +7,8 @@ falls between them:
 
 1. it subscribes first (a queue receiving every later live event of the run),
 2. then replays what the database holds after its cursor (``Last-Event-ID`` / ``after``),
-3. then what this process produced but may not have written yet (a short per-run ring),
+3. then what this process produced but may not have written yet (the live events of a
+   running run are kept until it pauses or ends: ``start`` writes them only then),
 4. then follows the queue, skipping every ``seq`` it has already sent.
 
 So there is no gap and no duplicate between replay and live, whatever the timing. A run
@@ -36,9 +37,13 @@ STOP_EVENTS = TERMINAL_EVENTS | {"run.paused"}
 KEEPALIVE_SECONDS = 15.0
 #: how long a follower waits for a live event before reading the database again
 POLL_SECONDS = 1.0
-#: live events kept per run: more than the runtime ever holds unwritten (256 + a few)
-RING_EVENTS = 1024
-RING_RUNS = 256
+#: a running run's live events are all kept (the runtime holds them unwritten until its
+#: drive pauses or ends, so they are the same objects, not copies), up to this many
+ACTIVE_RING_EVENTS = 50_000
+#: once a run paused or ended, everything before its stop event is written: the last few
+#: events are kept, for the runs most recently stopped
+STOPPED_RING_EVENTS = 16
+STOPPED_RING_RUNS = 256
 #: a client this far behind is dropped from the live queue and reads the database
 QUEUE_EVENTS = 10_000
 
@@ -62,7 +67,8 @@ class RunStreams:
 
     def __init__(self, runtime: WorkflowRuntime) -> None:
         self._subscribers: dict[str, set[_Subscription]] = {}
-        self._recent: OrderedDict[str, deque[RunEvent]] = OrderedDict()
+        self._active: dict[str, deque[RunEvent]] = {}
+        self._stopped: OrderedDict[str, deque[RunEvent]] = OrderedDict()
         self._unsubscribe = runtime.subscribe(self._publish)
 
     def close(self) -> None:
@@ -74,12 +80,17 @@ class RunStreams:
 
     def _publish(self, event: RunEvent) -> None:
         """Runtime listener: called for every event of every run, so it stays cheap."""
-        ring = self._recent.get(event.run_id)
+        run_id = event.run_id
+        ring = self._active.get(run_id)
         if ring is None:
-            ring = self._recent[event.run_id] = deque(maxlen=RING_EVENTS)
-            if len(self._recent) > RING_RUNS:
-                self._recent.popitem(last=False)
+            ring = self._active[run_id] = deque(self._stopped.pop(run_id, ()),
+                                                maxlen=ACTIVE_RING_EVENTS)
         ring.append(event)
+        if event.type in STOP_EVENTS:  # what came before is written: keep the tail only
+            del self._active[run_id]
+            self._stopped[run_id] = deque(ring, maxlen=STOPPED_RING_EVENTS)
+            if len(self._stopped) > STOPPED_RING_RUNS:
+                self._stopped.popitem(last=False)
         for subscription in self._subscribers.get(event.run_id, ()):
             try:
                 subscription.queue.put_nowait(event)
@@ -87,7 +98,10 @@ class RunStreams:
                 subscription.lagged = True  # it catches up from the database
 
     def _recent_after(self, run_id: str, seq: int) -> list[RunEvent]:
-        return [e for e in self._recent.get(run_id, ()) if e.seq > seq]
+        ring = self._active.get(run_id)
+        if ring is None:
+            ring = self._stopped.get(run_id, deque())
+        return [e for e in ring if e.seq > seq]
 
     async def follow(
         self, run_id: str, after_seq: int, *, state: RunState, stored: StoredEvents,

@@ -257,3 +257,71 @@ async def test_what_the_databases_cannot_hold_is_a_422_not_a_500(alice: Caller) 
     workflow, _ = await saved_workflow(alice.user.id, three_transforms())
     assert_problem(await alice.client.post(f"/v1/workflows/{workflow.id}/runs", json={
         "inputs": {"name": "x"}, "version": 2**40}), 422, "invalid_request")
+
+
+async def test_attaching_after_many_unwritten_events_misses_none(app: FastAPI,
+                                                                 alice: Caller) -> None:
+    """A sync or async run writes its events when it pauses or ends; a client attaching
+    after a thousand of them still gets every one, in order."""
+    streams = app.state.service.extras[STREAMS_KEY]
+    assert isinstance(streams, RunStreams)
+    async with gate() as held:
+        spec = gated_spec(held.url)
+        spec["inputs"] = {"type": "object", "properties": {"items": {"type": "array"}}}
+        spec["nodes"][0] = {"id": "before", "type": "map", "items": "{{ inputs.items }}",
+                            "concurrency": 8,
+                            "body": {"nodes": [{"id": "one", "type": "transform",
+                                                "value": "{{ item }}"}]}}
+        run = (await alice.client.post("/v1/runs", json={
+            "spec": spec, "mode": "async", "inputs": {"items": list(range(700))}})).json()
+        await held.arrived.wait()
+        stored = (await alice.client.get(f"/v1/runs/{run['id']}/events",
+                                         headers=JSON)).json()
+        assert len(stored) < 10  # the map's events are not written yet
+        follower = asyncio.create_task(alice.client.get(f"/v1/runs/{run['id']}/events"))
+        async with asyncio.timeout(10):
+            while streams.watching(run["id"]) < 1:  # noqa: ASYNC110
+                await asyncio.sleep(0.01)
+        held.open()
+        frames = sse_events((await follower).text)
+    assert len(frames) > 1400
+    assert_gap_free(frames)
+    assert event_types(frames)[-1] == "run.completed"
+    stored = (await alice.client.get(f"/v1/runs/{run['id']}/events", headers=JSON,
+                                     params={"limit": 10_000})).json()
+    assert stored == [f["data"] for f in frames]
+
+
+async def test_an_idle_stream_sends_keep_alive_comments(app: FastAPI, alice: Caller) -> None:
+    """While a run is quiet the follower ticks (an SSE comment line on the wire); the
+    period is 15 s in the service, shortened here."""
+    from api.services.run_streams import KEEPALIVE, sse_body
+    from shared.database.repositories import EventsRepository, RunsRepository
+    from workflow_compiler.runtime import RunEvent
+
+    streams = app.state.service.extras[STREAMS_KEY]
+    async with gate() as held:
+        run = (await alice.client.post("/v1/runs", json={
+            "spec": gated_spec(held.url), "mode": "async"})).json()
+        await held.arrived.wait()
+
+        async def state() -> tuple[str, int]:
+            info = await RunsRepository().get(alice.user.id, run["id"])
+            return info.status, info.last_seq
+
+        async def stored(after: int) -> list[RunEvent]:
+            return await EventsRepository().after(run["id"], after)
+
+        body = sse_body(streams.follow(run["id"], 0, state=state, stored=stored,
+                                       keepalive=0.05, poll=0.02))
+        chunks = []
+        async for chunk in body:
+            chunks.append(chunk)
+            if chunks.count(KEEPALIVE) == 2:
+                held.open()
+        text = "".join(chunks)
+    assert text.count(KEEPALIVE) >= 2
+    frames = sse_events(text)
+    assert_gap_free(frames)
+    assert event_types(frames)[-1] == "run.completed"
+    assert text.index(KEEPALIVE) < text.index("event: run.completed")
