@@ -29,10 +29,12 @@ def lower(plan: GraphPlan, compile_body: BodyCompiler) -> StateGraph[Any, Any, A
         WorkflowState, context_schema=RunContext
     )
     for node_id, node_plan in plan.nodes.items():
+        reports = _round_report(node_plan)
         if isinstance(node_plan.node, MapNode):
             body = compile_body(node_plan.node)
             builder.add_node(node_id, cast(Any, MapDispatch(node_plan)),
-                             destinations=(worker_name(node_id), *node_plan.successors))
+                             destinations=(worker_name(node_id), *node_plan.successors,
+                                           *reports))
             builder.add_node(worker_name(node_id),
                              cast(Any, MapWorker(node_id, node_plan.node, body)),
                              destinations=(collect_name(node_id),))
@@ -40,7 +42,8 @@ def lower(plan: GraphPlan, compile_body: BodyCompiler) -> StateGraph[Any, Any, A
                              destinations=node_plan.successors)
             continue
         builder.add_node(
-            node_id, cast(Any, NodeRunner(node_plan)), destinations=node_plan.successors,
+            node_id, cast(Any, NodeRunner(node_plan)),
+            destinations=(*node_plan.successors, *reports),
             retry_policy=_retry_policy(node_plan),
         )
     for latch_id, latch in plan.latches.items():
@@ -49,6 +52,12 @@ def lower(plan: GraphPlan, compile_body: BodyCompiler) -> StateGraph[Any, Any, A
     for root in plan.roots:
         builder.add_edge(START, root)
     return builder
+
+
+def _round_report(plan: NodePlan) -> tuple[str, ...]:
+    """A ``join: any`` in a loop also goes to its pass's latch when its round closes."""
+    latch = plan.round_latch
+    return (latch,) if latch is not None and latch not in plan.successors else ()
 
 
 def _retry_policy(plan: NodePlan) -> LangGraphRetryPolicy | None:

@@ -21,6 +21,7 @@ from workflow_compiler.compiler.runner import (
     State,
     _as_node_error,
     _resolve_call_annotations,
+    closing,
     consume_only,
     emitter,
     gate,
@@ -59,7 +60,7 @@ class MapDispatch(NodeRunner):
         assert isinstance(node, MapNode)
         verdict = gate(plan, state)
         if not verdict.fire:
-            return consume_only(verdict.consume)
+            return consume_only(plan, verdict.consume)
         emit = emitter(runtime, state)
         update: dict[str, Any] = {"arrivals": dict(verdict.consume)} if verdict.consume else {}
         if not verdict.live:
@@ -82,7 +83,7 @@ class MapDispatch(NodeRunner):
                 "run": state.get("run", {}), "prefix": state.get("path") or ""}
         sends = [Send(worker_name(plan.id), {**base, "item": item, "index": i})
                  for i, item in enumerate(items)]
-        return Command(update=update, goto=sends)
+        return Command(update=update, goto=[*sends, *closing(plan, update)])
 
     def items(self, scope: dict[str, Any]) -> list[Any]:
         node = self.plan.node

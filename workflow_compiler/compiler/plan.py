@@ -6,6 +6,12 @@ arrivals and fires when all are in (``join: all``) or at the first live one (``a
 Edges leaving a loop and edges closing it are sent by the loop's latch, never by members;
 an edge that leaves several nested loops at once is sent by the outermost one's latch
 (``Topology.sender``), and a nested loop's latch is one more unit of its parent's body.
+
+A pass ends when every node of the body has fired for it. The latch hears from the body's
+sinks, and each sink fires only after everything before it, except where a ``join: any``
+went ahead before its slower senders were in. So such a join inside a loop also reports to
+the latch when its round closes (the last of its arrivals is in): the latch waits for
+those reports too, and no arrival of one pass can land in the next.
 """
 
 from __future__ import annotations
@@ -75,6 +81,9 @@ class NodePlan:
     in_loop: bool = False  # loop members count their live visits (``NodeContext.visit``)
     successors: tuple[str, ...] = ()
     join_targets: dict[str, str] = field(default_factory=dict)  # target -> "all" | "any"
+    #: ``join: any`` nodes inside a loop: the latch that ends the pass their arrivals belong
+    #: to (for a nested loop's header: the enclosing loop's), told when the round closes
+    round_latch: str | None = None
     all_ports: tuple[str, ...] = ("out",)
     when: CompiledTemplate | None = None
     items: CompiledTemplate | None = None  # map nodes: the list to map over
@@ -107,6 +116,15 @@ class LatchPlan:
     #: latch when this latch is a sink of its body
     exit_targets: tuple[str, ...]
     join_targets: dict[str, str] = field(default_factory=dict)
+    #: the ``join: any`` nodes whose arrivals belong to this loop's passes: each reports
+    #: once per pass, when its round closes, so the pass does not end before their
+    #: slower senders have fired
+    closers: tuple[str, ...] = ()
+
+    @property
+    def arity(self) -> int:
+        """Arrivals that end one pass: one per sink, one per closing ``join: any``."""
+        return len(self.senders) + len(self.closers)
 
 
 @dataclass(slots=True)
@@ -179,6 +197,16 @@ def build_plan(spec: WorkflowSpec, topology: Topology) -> GraphPlan:
             exit_edges=tuple((e.source, e.port) for e in loop.exit_edges),
             exit_targets=tuple(dict.fromkeys(targets)),
         )
+    closers: dict[str, list[str]] = {}
+    for node_id, plan in plans.items():
+        if plan.arity > 1 and plan.node.join == "any":
+            own = topology.header_of.get(node_id)
+            pass_loop = topology.parent(own) if own is not None else topology.loop_of.get(node_id)
+            if pass_loop is not None:
+                plan.round_latch = pass_loop.latch
+                closers.setdefault(pass_loop.latch, []).append(node_id)
+    for latch_id, ids in closers.items():
+        latches[latch_id].closers = tuple(ids)
     for node_id, plan in plans.items():
         targets = sends.get(node_id, [])
         innermost = topology.loop_of.get(node_id)
@@ -199,7 +227,7 @@ def _join_targets(
     joins: dict[str, str] = {}
     for target in targets:
         if target in latches:
-            if len(latches[target].senders) > 1:
+            if latches[target].arity > 1:
                 joins[target] = "all"
             continue
         plan = plans[target]

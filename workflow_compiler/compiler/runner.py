@@ -112,8 +112,19 @@ def route(
     return Command(update=update, goto=list(successors))
 
 
+def closing(plan: NodePlan, update: dict[str, Any]) -> tuple[str, ...]:
+    """Where a ``join: any`` whose round closes in this update must also go: its pass's
+    latch, which counts the report (``Gate.consume`` carries it)."""
+    latch = plan.round_latch
+    if latch is None or update.get("arrivals", {}).get(latch, 0) <= 0:
+        return ()
+    return (latch,)
+
+
 class Gate:
-    """Join bookkeeping: whether to fire now, whether live, and what to consume.
+    """Join bookkeeping: whether to fire now, whether live, and the arrival counts to
+    write (arrivals consumed; for a ``join: any`` in a loop whose round closes, the report
+    to its pass's latch).
 
     ``entered``: a loop header fires from its entry edges, not for another pass, so a new
     run of its loop begins.
@@ -131,7 +142,16 @@ class Gate:
 def gate(plan: NodePlan, state: State) -> Gate:
     arrivals: dict[str, int] = state.get("arrivals", {})
     if plan.is_header and arrivals.get(continue_key(plan.id), 0) > 0:
-        return Gate(True, True, {continue_key(plan.id): -1})
+        consume = {continue_key(plan.id): -1}
+        if plan.arity > 1 and plan.node.join == "any":
+            # A ``join: any`` header runs its loop from the first live entry; the later
+            # entries may come in the superstep of a next pass. Absorb them here too, or
+            # the round would only close (and an enclosing pass end) when the header
+            # fires again, which it may never do.
+            late = _entry_gate(plan, state, arrivals)
+            if not late.fire:
+                consume.update(late.consume)
+        return Gate(True, True, consume)
     verdict = _entry_gate(plan, state, arrivals)
     verdict.entered = plan.is_header and verdict.fire
     return verdict
@@ -157,6 +177,8 @@ def _entry_gate(plan: NodePlan, state: State, arrivals: dict[str, int]) -> Gate:
         consume = {sender_key(plan.id, s): -1 for s in plan.senders}
         if already:
             consume[fired_key(plan.id)] = -1
+        if plan.round_latch is not None:  # every sender has fired for this pass
+            consume[plan.round_latch] = 1
     if already:
         return Gate(False, False, consume)
     live = any(
@@ -172,8 +194,12 @@ def _entry_gate(plan: NodePlan, state: State, arrivals: dict[str, int]) -> Gate:
     return Gate(False, False, consume)
 
 
-def consume_only(consume: dict[str, int]) -> Command[Any]:
-    return Command(update={"arrivals": consume}, goto=[]) if consume else NOTHING
+def consume_only(plan: NodePlan, consume: dict[str, int]) -> Command[Any]:
+    """A join that does not fire: write its counts (and report a closed round)."""
+    if not consume:
+        return NOTHING
+    update = {"arrivals": consume}
+    return Command(update=update, goto=list(closing(plan, update)))
 
 
 def start_loop_run(plan: NodePlan, verdict: Gate, state: State, update: dict[str, Any]) -> State:
@@ -236,7 +262,7 @@ class NodeRunner:
         plan = self.plan
         verdict = gate(plan, state)
         if not verdict.fire:
-            return consume_only(verdict.consume)
+            return consume_only(plan, verdict.consume)
         emit = emitter(runtime, state)
         update: dict[str, Any] = {"arrivals": dict(verdict.consume)} if verdict.consume else {}
         if not verdict.live:
@@ -303,12 +329,19 @@ class NodeRunner:
         update["nodes"] = {**update.get("nodes", {}), plan.id: output}
         if tuple(ports) != LIVE_OUT or plan.id in state.get("ports", {}):
             update["ports"] = {plan.id: list(ports)}
-        return route(plan.successors, plan.join_targets, plan.id, update)
+        return self.send(update)
 
     def dead(self, state: State, update: dict[str, Any], emit: Any) -> Command[Any]:
         emit("node.skipped", self.plan.id, {"reason": "branch_not_taken"})
         update["ports"] = {self.plan.id: []}
-        return route(self.plan.successors, self.plan.join_targets, self.plan.id, update)
+        return self.send(update)
+
+    def send(self, update: dict[str, Any]) -> Command[Any]:
+        plan = self.plan
+        report = closing(plan, update)
+        targets = plan.successors if not report or report[0] in plan.successors \
+            else (*plan.successors, *report)
+        return route(targets, plan.join_targets, plan.id, update)
 
     def failed(
         self, state: State, update: dict[str, Any], emit: Any, error: NodeExecutionError,
@@ -340,10 +373,10 @@ class LatchRunner:
     async def __call__(self, state: State, runtime: Runtime[RunContext]) -> Command[Any]:
         plan = self.plan
         consume: dict[str, int] = {}
-        if len(plan.senders) > 1:
-            if state.get("arrivals", {}).get(plan.loop.latch, 0) < len(plan.senders):
+        if plan.arity > 1:  # the body's sinks, and the rounds of its ``join: any`` nodes
+            if state.get("arrivals", {}).get(plan.loop.latch, 0) < plan.arity:
                 return NOTHING
-            consume[plan.loop.latch] = -len(plan.senders)
+            consume[plan.loop.latch] = -plan.arity
         exiting = any(edge_live(state, s, p) for s, p in plan.exit_edges)
         again = any(edge_live(state, s, p) for s, p in plan.continue_edges)
         if again and not exiting:

@@ -26,8 +26,9 @@ class Loop:
 
     Each pass runs the header and every body node exactly once (live or skipped); a
     nested loop runs one or more passes of its own within each pass of its parent. The
-    latch fires after the body's sinks and either starts the next pass (a back edge was
-    taken) or ends the loop (an exit was taken, or nothing continues it).
+    latch fires after the body's sinks (and every ``join: any`` of the pass has had all
+    its arrivals), so after every node of the pass, and either starts the next pass (a
+    back edge was taken) or ends the loop (an exit was taken, or nothing continues it).
     """
 
     header: str

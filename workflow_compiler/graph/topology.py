@@ -130,7 +130,9 @@ def build_topology(
 
 def _find_sinks(topo: Topology) -> None:
     """A loop's sinks: the units of its body (own members, nested loops' latches) that
-    send no forward arrival inside it. Its latch waits for exactly these."""
+    send no forward arrival inside it. Its latch waits for these, and for the rounds of
+    the body's ``join: any`` nodes to close (``compiler.plan``): a sink fires after all it
+    depends on, except behind a ``join: any`` that went ahead of its slower senders."""
     sends: set[str] = {topo.sender(e) for e in topo.forward_edges()}
     position = {n: i for i, n in enumerate(topo.node_ids)}
     units: dict[str, list[tuple[int, str]]] = {loop.header: [] for loop in topo.loops}
