@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from uuid import UUID
 
 import pytest
-from db_helpers import unique
+from helpers.db_objects import unique
 from helpers.service_db import database_url
 
 from shared.database import close_db, init_db

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from db_helpers import transform_spec, unique
+from helpers.db_objects import transform_spec, unique
 from tortoise import Tortoise
 from tortoise.exceptions import IntegrityError
 

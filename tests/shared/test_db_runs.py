@@ -10,7 +10,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from db_helpers import transform_spec, unique
+from helpers.db_objects import transform_spec, unique
 
 from shared.database.entities import RunInfo
 from shared.database.errors import (

@@ -6,7 +6,7 @@ from datetime import timedelta
 from uuid import UUID, uuid4
 
 import pytest
-from db_helpers import unique
+from helpers.db_objects import unique
 from tortoise import Tortoise
 
 from shared.database.errors import InvalidArgumentError, NameTakenError, NotFoundError

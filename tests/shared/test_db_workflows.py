@@ -7,7 +7,7 @@ import asyncio
 from uuid import UUID, uuid4
 
 import pytest
-from db_helpers import transform_spec, unique
+from helpers.db_objects import transform_spec, unique
 
 from shared.database.errors import (
     ConflictError,

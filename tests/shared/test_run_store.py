@@ -12,7 +12,7 @@ from uuid import UUID
 
 import pytest
 from cryptography.fernet import Fernet
-from db_helpers import example, transform_spec, unique
+from helpers.db_objects import example, transform_spec, unique
 from tortoise import Tortoise
 
 from shared.database.errors import InvalidTransitionError, NotFoundError

@@ -1,4 +1,4 @@
-"""Helpers for the service database tests (imported by name: this folder is on sys.path)."""
+"""Objects for the service database tests: unique names, example and tiny specs."""
 
 from __future__ import annotations
 
