@@ -43,21 +43,6 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 NEGATIVE_CHECKS = [not_a_server_error, status_code_conformance]
 
-#: Operations whose OpenAPI entry does not declare the 400 FastAPI answers for a body that
-#: is not UTF-8 ("There was an error parsing the body"). Tolerated here for that one
-#: failure only, until the routes (or api.problems.COMMON_RESPONSES) declare 400; any
-#: other failure of these operations still fails the test.
-UNDECLARED_BODY_400 = {
-    "POST /v1/workflows/{workflow_id}/runs", "POST /v1/runs", "POST /v1/runs/{run_id}/resume",
-    "POST /v1/runs/{run_id}/signals/{signal}", "POST /v1/runs/{run_id}/fork",
-    "POST /v1/approvals/{approval_id}/responses",
-}
-
-
-def _only_undeclared_body_400(text: str) -> bool:
-    return ("found 1 distinct failure" in text and "Undocumented status code" in text
-            and "Received: 400" in text and "There was an error parsing the body" in text)
-
 
 async def _make_user(url: str) -> str:
     await init_db(url, global_fallback=False)
@@ -119,8 +104,6 @@ def test_every_operation_against_its_declaration(fuzz_target: tuple[Any, str],
         except Unsatisfiable:
             continue  # nothing to negate (an operation without parameters or body)
         except (Exception, BaseExceptionGroup) as exc:  # collect: report every operation
-            if label in UNDECLARED_BODY_400 and _only_undeclared_body_400(str(exc)):
-                continue
             failures.append(_failure(label, exc))
     assert operations >= 30
     assert not failures, "\n\n".join(failures)
