@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -99,10 +100,18 @@ async def _client(host: str, port: int, request: bytes, expect: bytes, start: fl
             began = loop.time()
             if began >= end:
                 return done
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            match = _LENGTH.search(head)
-            body = await reader.readexactly(int(match.group(1))) if match else b""
+            try:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                match = _LENGTH.search(head)
+                body = await reader.readexactly(int(match.group(1))) if match else b""
+            except (ConnectionError, asyncio.IncompleteReadError) as exc:
+                # the server dropped the connection (a worker restarted): an error, and a
+                # new connection, as a browser or a load balancer would do
+                errors.append(f"connection lost: {type(exc).__name__}")
+                writer.close()
+                reader, writer = await asyncio.open_connection(host, port)
+                continue
             finished = loop.time()
             ok = head[9:12] in (b"200", b"201") and expect in body
             if not ok:
@@ -112,7 +121,8 @@ async def _client(host: str, port: int, request: bytes, expect: bytes, start: fl
                 done += 1
     finally:
         writer.close()
-        await writer.wait_closed()
+        with contextlib.suppress(ConnectionError):
+            await writer.wait_closed()
 
 
 async def _load(url: str, path: str, key: str | None, body: bytes, expect: bytes,
@@ -149,6 +159,13 @@ def _latency(samples: list[float]) -> dict[str, Any]:
             "mean_ms": round(statistics.fmean(ordered) * 1000, 3)}
 
 
+def result_has_errors(stdout: str) -> bool:
+    try:
+        return bool(json.loads(stdout).get("errors"))
+    except ValueError:
+        return False
+
+
 def _load_process(url: str, path: str, key: str | None, body: bytes, expect: bytes,
                   concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
     """The load generator in a process of its own (its CPU is not the server's)."""
@@ -160,6 +177,8 @@ def _load_process(url: str, path: str, key: str | None, body: bytes, expect: byt
                           check=False)
     if done.returncode != 0:
         raise RuntimeError(f"load generator failed: {done.stderr[-2000:]}")
+    if result_has_errors(done.stdout):
+        print(f"  errors at N={concurrency}: see error_sample in the results", flush=True)
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
