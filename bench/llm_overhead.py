@@ -30,6 +30,8 @@ before each, one repetition = one turn of each:
 * ``node``: ``WorkflowRuntime.start`` of a one-node workflow (the ``llm`` node, provider
   ``openai``, ``base_url`` from an input): the path users take: the run record, the event
   stream (with the coalesced ``llm.token`` events), an in-memory checkpointer, the outputs;
+* ``node_exit``: ``node`` on a runtime with ``durability="exit"`` (one checkpoint when the
+  run ends instead of one per step), the configuration for short request/response runs;
 * ``node_memory``: the same with conversation ``memory`` (one store read and one write
   more; keyed by the run id, so every request has the same size).
 
@@ -54,7 +56,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, Literal, TypedDict
 
 ROOT = Path(__file__).resolve().parent.parent
 if __package__ in (None, ""):  # run as a script: make ``bench`` importable
@@ -73,11 +75,12 @@ from bench._common import (  # noqa: E402
 
 TARGET_RATIO = 1.2
 CONTESTANTS = ("direct", "direct_invoke", "langgraph", "langgraph_saver", "executor", "graph",
-               "node", "node_memory", "chain", "direct_chain")
+               "node", "node_exit", "node_memory", "chain", "direct_chain")
 #: (candidate, reference, whether the target applies)
 COMPARISONS = (
     ("node", "direct", True),
     ("chain", "direct_chain", True),
+    ("node_exit", "direct", False),
     ("node_memory", "direct", False),
     ("node", "langgraph", False),
     ("executor", "direct", False),
@@ -159,6 +162,7 @@ class Bench:
         self.compiler = WorkflowCompiler()
         self.specs = {
             "node": spec("bench-llm", [llm_node("chat")]),
+            "node_exit": spec("bench-llm", [llm_node("chat")]),
             "node_memory": spec("bench-llm-memory", [llm_node("chat", memory=True)]),
             "chain": spec("bench-llm-chain", [llm_node(f"chat{k}") for k in range(chain)]),
         }
@@ -221,12 +225,12 @@ class Bench:
         state = await graph.aget_state(config)
         return compiled.evaluate_outputs(state.values).get("reply")
 
-    def runtime(self) -> Any:
+    def runtime(self, durability: Literal["exit"] | None = None) -> Any:
         from workflow_compiler.runtime import WorkflowRuntime
         from workflow_compiler.runtime.store import MemoryRunStore
 
         return WorkflowRuntime(store=MemoryRunStore(), services=self.services,
-                               compiler=self.compiler)
+                               compiler=self.compiler, durability=durability)
 
     async def drive_saver_graph(self, graph: Any) -> Any:
         """The hand-written graph, checkpointed and driven as the runtime drives a run."""
@@ -241,7 +245,7 @@ class Bench:
 
         runtime, spec_name = None, "node" if contestant == "graph" else contestant
         if spec_name in self.specs:  # a fresh runtime (or its savers), bound before the clock
-            runtime = self.runtime()
+            runtime = self.runtime("exit" if contestant == "node_exit" else None)
             self.compiled[spec_name].with_checkpointer(runtime.checkpointer,
                                                        runtime.memory_store)
         saver_graph = (self.builder.compile(checkpointer=InMemorySaver())
