@@ -55,3 +55,33 @@ async def test_checkpoint_and_durability() -> None:
     quick = await at_exit.start(CHAIN)
     assert quick.outputs == {"b": 2}
     assert len(await at_exit.history(quick.run_id)) < len(history)
+
+
+async def test_processes_opening_a_fresh_postgres_database_at_once(postgres_url: str) -> None:
+    """Several server workers set LangGraph's tables up at the same moment: serialised by
+    an advisory lock, none fails (duplicate types, or a deadlock with the concurrent index
+    build)."""
+    import uuid
+    from contextlib import AsyncExitStack
+
+    import psycopg
+
+    from workflow_compiler.runtime.checkpointers import open_checkpointer
+    from workflow_compiler.runtime.stores import open_store
+
+    prefix, _, _ = postgres_url.rpartition("/")
+    name = f"gw_setup_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{prefix}/{name}"
+
+    async def worker() -> None:
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(open_checkpointer(url))
+            await stack.enter_async_context(open_store(url))
+
+    try:
+        await asyncio.gather(*[worker() for _ in range(4)])
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -30,7 +31,8 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
         from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
 
         async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            await saver.setup()
+            async with setup_lock(saver.conn):
+                await saver.setup()
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -40,6 +42,32 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         await saver.setup()
         yield saver
+
+
+#: pg_advisory_lock key serialising LangGraph's table set-up ("gw-setup" as an int)
+SETUP_LOCK_KEY = 0x67772D7365747570
+
+
+@asynccontextmanager
+async def setup_lock(conn: Any) -> AsyncIterator[None]:
+    """Hold a Postgres advisory lock around LangGraph's ``setup()``: its ``CREATE TABLE IF
+    NOT EXISTS`` statements race when several processes open a fresh database at once
+    (``graphwright serve --workers 2``: one worker fails with a duplicate ``pg_type``).
+
+    The lock is polled, not waited for: the set-up runs ``CREATE INDEX CONCURRENTLY``,
+    which waits for every open transaction, a blocked ``pg_advisory_lock`` included (a
+    deadlock); a session sleeping between tries holds none."""
+    while True:
+        cursor = await conn.execute("SELECT pg_try_advisory_lock(%s) AS locked",
+                                    (SETUP_LOCK_KEY,))
+        row = await cursor.fetchone()
+        if (row["locked"] if isinstance(row, dict) else row[0]):
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield
+    finally:
+        await conn.execute("SELECT pg_advisory_unlock(%s)", (SETUP_LOCK_KEY,))
 
 
 def sqlite_path(url: str) -> Path:

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from langgraph.store.base import BaseStore
 from langgraph.store.memory import InMemoryStore
 
-from workflow_compiler.runtime.checkpointers import describe, sqlite_path
+from workflow_compiler.runtime.checkpointers import describe, setup_lock, sqlite_path
 
 
 @asynccontextmanager
@@ -32,7 +32,8 @@ async def open_store(url: str) -> AsyncIterator[BaseStore]:
         from langgraph.store.postgres.aio import AsyncPostgresStore
 
         async with AsyncPostgresStore.from_conn_string(url) as pg_store:
-            await pg_store.setup()
+            async with setup_lock(pg_store.conn):
+                await pg_store.setup()
             yield pg_store
         return
     from langgraph.store.sqlite.aio import AsyncSqliteStore
