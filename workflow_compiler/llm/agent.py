@@ -8,7 +8,8 @@
   ``node.failed`` (``node.skipped`` when refused) with node id
   ``<llm id>.tools.<tool name>[<n>]`` (n counts that tool's calls in this execution) and
   ``data.tool_call`` = ``{id, name, args}``, so the steps log lists them like nodes.
-* Tools named in ``require_approval`` pause the run first, with an approval interrupt in
+* Tools named in ``require_approval`` (registry or model-facing spelling, compared by
+  ``needs_approval``) pause the run first, with an approval interrupt in
   the format of the ``approval`` node (the runtime checks and resumes it unchanged);
   approved, the call runs; rejected, the model is told the user refused it.
 * Model and tool calls go through ``Steps``, so a resumed node does not repeat them.
@@ -37,7 +38,7 @@ from workflow_compiler.errors import ExpressionError, GraphwrightError, NodeExec
 from workflow_compiler.llm.errors import model_error
 from workflow_compiler.llm.steps import FAILED, StepResult, Steps
 from workflow_compiler.llm.streaming import stream_reply
-from workflow_compiler.llm.tool_adapters import AgentTool
+from workflow_compiler.llm.tool_adapters import AgentTool, needs_approval
 from workflow_compiler.nodes.base import NodeContext
 from workflow_compiler.providers.base import Provider
 from workflow_compiler.spec.models import LlmNode
@@ -157,8 +158,8 @@ class AgentRun:
             for i, c in enumerate(reply.tool_calls)]
         labels = [self._label(c["name"]) for c in calls]
         # Ask first, then run everything at once: approvals pause before any tool runs.
-        answers = [self.approval(c) if c["name"] in self.node.require_approval else None
-                   for c in calls]
+        answers = [self.approval(c) if needs_approval(c["name"], self.node.require_approval)
+                   else None for c in calls]
         results = _settled(await asyncio.gather(*(
             self.steps.run(self._tool_step(call, label, answer))
             for call, label, answer in zip(calls, labels, answers, strict=True)),

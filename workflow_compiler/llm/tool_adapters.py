@@ -20,7 +20,7 @@ tools under their name with characters providers refuse, such as ``.``, replaced
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +40,15 @@ _UNSAFE = re.compile(r"[^a-zA-Z0-9_-]")
 def exposed_name(name: str) -> str:
     """A tool name every provider accepts (``^[a-zA-Z0-9_-]{1,64}$``)."""
     return _UNSAFE.sub("_", name)[:64] or "tool"
+
+
+def needs_approval(tool: str, require_approval: Iterable[str]) -> bool:
+    """Whether a node's ``require_approval`` names ``tool``. Both sides are compared as the
+    model sees them, because validation accepts the registry spelling (``math.sum``) as
+    well as the model-facing one (``math_sum``): comparing the list as written let a call
+    of ``math_sum`` run unapproved under ``["math.sum"]``. Validation uses this too."""
+    wanted = exposed_name(tool)
+    return any(exposed_name(name) == wanted for name in require_approval)
 
 
 @dataclass(slots=True)

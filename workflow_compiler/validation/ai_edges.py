@@ -8,7 +8,7 @@ arguments (inputs) out: the model supplies them.
 
 from __future__ import annotations
 
-from workflow_compiler.llm.tool_adapters import exposed_name
+from workflow_compiler.llm.tool_adapters import exposed_name, needs_approval
 from workflow_compiler.nodes.base import ValidationContext
 from workflow_compiler.nodes.tool import _builtin_registry, arg_errors, describe_errors
 from workflow_compiler.spec.models import NodeBase, ToolNode
@@ -42,7 +42,7 @@ def check_llm_tools(entries: dict[str, NodeEntry], edges: list[EdgeEntry], log: 
             names.setdefault(source, f"node {source!r}")
         approval = entry.raw.get("require_approval")
         for index, name in enumerate(approval if isinstance(approval, list) else []):
-            if isinstance(name, str) and name not in names and exposed_name(name) not in names:
+            if isinstance(name, str) and not any(needs_approval(tool, [name]) for tool in names):
                 log.add("unknown_tool",
                         f"require_approval names {name!r}, which is not a tool of llm node "
                         f"{node_id!r}", pointer(entry.path, "require_approval", index),

@@ -1,0 +1,87 @@
+"""``require_approval`` stops a tool call whichever spelling names the tool.
+
+Validation accepts a registry tool by its registry name (``math.sum``) or by the name the
+model sees (``math_sum``); a list holding the registry name once let the model's
+``math_sum`` call run unapproved. Each case runs the real SDK against the provider's local
+wire server: the run must pause before the tool runs, then run it when approved and tell
+the model it was refused when rejected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fakes import text, tool_calls
+from fixtures_llm import PROVIDERS, Case, dumped, of_type, provider_case
+
+from workflow_compiler.llm.tool_adapters import needs_approval
+from workflow_compiler.validation import check_spec
+
+SPELLINGS = ["math.sum", "math_sum"]
+CALL = "agent.tools.math_sum[1]"
+
+
+@pytest.fixture(params=PROVIDERS)
+def case(request: pytest.FixtureRequest) -> Iterator[Case]:
+    with provider_case(str(request.param)) as provider:
+        yield provider
+
+
+def _spec(case: Case, listed: str) -> dict[str, object]:
+    return case.spec(case.llm(prompt="Add 2 and 3", tools=["math.sum"],
+                              require_approval=[listed], approvers=["alice"]))
+
+
+@pytest.mark.parametrize("listed", SPELLINGS)
+async def test_either_spelling_pauses_then_an_approval_runs_the_call(
+        case: Case, listed: str) -> None:
+    case.server.script(tool_calls(("math_sum", {"numbers": [2, 3]})), text("It is 5."))
+
+    paused, first = await case.run(_spec(case, listed))
+
+    assert paused.status == "paused", paused.error
+    [pending] = paused.interrupts
+    assert pending.payload["tool_call"]["name"] == "math_sum"
+    assert of_type(first, "node.started", CALL) == []  # nothing ran before the answer
+    done, second = await case.resume(paused.run_id, {"by": "alice", "decision": "approve"})
+
+    assert done.status == "completed", done.error
+    [completed] = of_type(second, "node.completed", CALL)
+    assert completed.data["output"] == 5
+    assert completed.data["tool_call"]["args"] == {"numbers": [2, 3]}
+    assert len(case.generation_requests()) == 2
+
+
+@pytest.mark.parametrize("listed", SPELLINGS)
+async def test_either_spelling_pauses_then_a_rejection_refuses_the_call(
+        case: Case, listed: str) -> None:
+    case.server.script(tool_calls(("math_sum", {"numbers": [2, 3]})), text("Refused."))
+
+    paused, _ = await case.run(_spec(case, listed))
+    assert paused.status == "paused", paused.error
+    done, events = await case.resume(paused.run_id, {"by": "alice", "decision": "reject"})
+
+    assert done.status == "completed", done.error
+    assert of_type(events, "node.started", CALL) == []
+    [skipped] = of_type(events, "node.skipped", CALL)
+    assert skipped.data["reason"] == "approval_rejected"
+    assert "The user refused this call." in dumped(case.generation_requests()[1].json)
+
+
+def test_validation_accepts_exactly_the_names_that_pause() -> None:
+    """The runtime's check and validation's agree: whatever passes validation pauses."""
+    def spec(listed: str) -> dict[str, object]:
+        return {"spec_version": "1", "name": "n", "nodes": [
+            {"id": "agent", "type": "llm", "provider": "fake", "model": "m", "prompt": "p",
+             "tools": ["math.sum"], "require_approval": [listed]},
+            {"id": "lookup", "type": "tool", "tool": "math.add", "args": {"a": 1}}],
+            "edges": [{"from": "lookup", "to": "agent", "kind": "ai_tool"}]}
+
+    for listed, tool in [("math.sum", "math_sum"), ("math_sum", "math_sum"),
+                         ("lookup", "lookup")]:
+        assert check_spec(spec(listed)) == [], listed
+        assert needs_approval(tool, [listed])
+    for listed in ("math.add", "math_mean", "agent"):
+        assert [i.code for i in check_spec(spec(listed))] == ["unknown_tool"], listed
+        assert not needs_approval("math_sum", [listed]) and not needs_approval("lookup", [listed])
