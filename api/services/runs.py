@@ -221,9 +221,9 @@ class RunsService:
     ) -> StepPage:
         items = await self.steps.list(user.id, run_id, node_id=node_id, node_type=node_type,
                                       status=status, errors_only=errors_only, limit=limit,
-                                      after_id=after_id)
-        more = len(items) == limit
-        return StepPage(items=items, next_after_id=items[-1].id if more and items else None)
+                                      after_id=after_id, peek=True)
+        more, items = len(items) > limit, items[:limit]
+        return StepPage(items=items, next_after_id=items[-1].id if more else None)
 
     # -- acting on a run ------------------------------------------------------------------
 

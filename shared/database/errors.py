@@ -59,3 +59,10 @@ class InvalidArgumentError(GraphwrightError):
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__(message, details=details)
+
+
+class InvalidCursorError(InvalidArgumentError):
+    """A pagination cursor no listing could have returned (crafted or truncated): 422
+    ``invalid_cursor``."""
+
+    code = "invalid_cursor"

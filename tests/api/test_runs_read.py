@@ -5,9 +5,14 @@ or JSON) and its steps log. On SQLite and Postgres."""
 from __future__ import annotations
 
 import asyncio
+import base64
+import itertools
+import json
+import uuid
 from datetime import UTC, datetime, timedelta
 
 from fastapi import FastAPI
+from helpers.api_apps import greeting
 from helpers.api_client import Caller, assert_problem
 from helpers.api_world import (
     approval_spec,
@@ -20,6 +25,8 @@ from helpers.api_world import (
     three_transforms,
     wait_for_status,
 )
+from helpers.specs import spec as chain_spec
+from helpers.specs import t
 
 from api.services.run_streams import RunStreams
 from api.services.runs import STREAMS_KEY
@@ -80,8 +87,74 @@ async def test_list_is_newest_first_with_cursor_pages_and_filters(alice: Caller,
                    {"source": "carrier-pigeon"}, {"created_after": "yesterday"}):
         assert_problem(await alice.client.get("/v1/runs", params=params), 422)
     assert_problem(await alice.client.get("/v1/runs", params={"cursor": "garbage"}), 422,
-                   "invalid_argument")
+                   "invalid_cursor")
     assert (await alice.client.get("/v1/runs", params={"limit": 1000})).status_code == 200
+
+
+def _cursor(*parts: object) -> str:
+    """A cursor as a client could craft one: url-safe base64 of a JSON value."""
+    return base64.urlsafe_b64encode(json.dumps(list(parts)).encode()).decode().rstrip("=")
+
+
+async def test_crafted_cursors_are_invalid_cursor_problems_on_every_listing(
+        alice: Caller) -> None:
+    """A cursor is (created_at, id) of the last item: a key or a time no listing could
+    have returned is a 422 ``invalid_cursor`` before any query, on every database."""
+    await _run(alice)
+    await alice.client.post("/v1/workflows", json={"name": "listed", "spec": greeting()})
+    await alice.client.post("/v1/files", files={"file": ("a.txt", b"a", "text/plain")})
+    when, some_id = "2020-01-01T00:00:00+00:00", str(uuid.uuid4())
+    everywhere = [
+        "garbage", _cursor(when), _cursor(when, some_id, 3), _cursor(when, 5),
+        _cursor(5, some_id), _cursor(None, some_id), _cursor("yesterday", some_id),
+        _cursor(when, "a\x00b"), _cursor(when, "\ud800"), _cursor(when, ""),
+        _cursor("0001-01-01T00:00:00+05:00", some_id),
+        _cursor("9999-12-31T23:59:59-14:00", some_id),
+        base64.urlsafe_b64encode(b'{"a": 1, "b": 2}').decode(),
+        base64.urlsafe_b64encode(b"\xff\xfe").decode(),
+    ]
+    for path in ("/v1/runs", "/v1/workflows", "/v1/files"):
+        for cursor in everywhere:
+            assert_problem(await alice.client.get(path, params={"cursor": cursor}), 422,
+                           "invalid_cursor")
+    for path in ("/v1/workflows", "/v1/files"):  # their ids are UUIDs
+        for key in ("x", some_id + "0", some_id.upper()[:-1]):
+            assert_problem(await alice.client.get(path, params={"cursor": _cursor(when, key)}),
+                           422, "invalid_cursor")
+        listed = await alice.client.get(path, params={"cursor": _cursor(when, some_id)})
+        assert listed.status_code == 200, listed.text
+    # a run id is what the runs table holds (1 to 64 characters, like GET /runs/{run_id})
+    assert_problem(await alice.client.get("/v1/runs", params={"cursor": _cursor(
+        when, "r" * 65)}), 422, "invalid_cursor")
+    for key in ("x", uuid.uuid4().hex, "r" * 64):
+        listed = await alice.client.get("/v1/runs", params={"cursor": _cursor(when, key)})
+        assert listed.status_code == 200, listed.text
+    # the far ends of the calendar in UTC are positions like any other
+    for moment in ("0001-01-01T00:00:00+00:00", "9999-12-31T23:59:59.999999+00:00"):
+        for path, key in (("/v1/runs", "x"), ("/v1/workflows", some_id),
+                          ("/v1/files", some_id)):
+            listed = await alice.client.get(path, params={"cursor": _cursor(moment, key)})
+            assert listed.status_code == 200, listed.text
+
+
+async def test_time_ranges_past_the_calendar_in_utc_are_clamped(alice: Caller) -> None:
+    """``0001-01-01T00:00:00+05:00`` is in year 0 in UTC, ``9999-12-31T23:59:59-14:00``
+    in year 10000: neither fits a datetime, both are before / after every run."""
+    run = await _run(alice)
+    early, late = "0001-01-01T00:00:00+05:00", "9999-12-31T23:59:59-14:00"
+
+    async def listed(**params: str) -> list[str]:
+        response = await alice.client.get("/v1/runs", params=params)
+        assert response.status_code == 200, response.text
+        return [r["id"] for r in response.json()["items"]]
+
+    assert run["id"] in await listed(created_after=early)
+    assert run["id"] in await listed(created_before=late)
+    assert run["id"] in await listed(created_after=early, created_before=late)
+    assert await listed(created_after=late) == []
+    assert await listed(created_before=early) == []
+    assert run["id"] in await listed(created_after="0001-01-01T00:00:00",
+                                     created_before="9999-12-31T23:59:59.999999Z")
 
 
 async def test_get_and_output_are_the_owners_only(alice: Caller, bob: Caller) -> None:
@@ -221,6 +294,24 @@ async def test_steps_log_with_filters_limits_and_durations(alice: Caller) -> Non
     assert [s["id"] for s in first["items"] + rest["items"]] == [s["id"] for s in items]
     for params in ({"limit": 0}, {"limit": 1001}, {"status": "sleepy"}):
         assert_problem(await alice.client.get(url, params=params), 422)
+
+
+async def test_a_last_full_page_of_steps_has_no_next_after_id(alice: Caller) -> None:
+    names = [f"s{i}" for i in range(6)]
+    run = (await alice.client.post("/v1/runs", json={"spec": chain_spec(
+        [t(n, i) for i, n in enumerate(names)], list(itertools.pairwise(names)))})
+           ).json()
+    assert run["status"] == "completed", run
+    url = f"/v1/runs/{run['id']}/steps"
+    whole = (await alice.client.get(url, params={"limit": 6})).json()
+    assert [s["node_id"] for s in whole["items"]] == names
+    assert whole["next_after_id"] is None
+    first = (await alice.client.get(url, params={"limit": 3})).json()
+    assert first["next_after_id"] == first["items"][-1]["id"]
+    rest = (await alice.client.get(url, params={"limit": 3,
+                                                "after_id": first["next_after_id"]})).json()
+    assert [s["node_id"] for s in rest["items"]] == names[3:]
+    assert rest["next_after_id"] is None
 
 
 async def test_an_async_run_is_listed_while_it_runs(alice: Caller) -> None:

@@ -17,11 +17,12 @@ from workflow_compiler.runtime.records import TRANSITIONS
 RunSource = Literal["manual", "api", "trigger", "schedule", "agent"]
 RUN_SOURCES: tuple[RunSource, ...] = ("manual", "api", "trigger", "schedule", "agent")
 RUN_STATUSES: tuple[str, ...] = tuple(TRANSITIONS)
+RUN_ID_LENGTH = 64
 
 
 class Run(Model):
     # the runtime's run id (its LangGraph thread id); a uuid4 hex made by the repository
-    id = fields.CharField(max_length=64, primary_key=True)
+    id = fields.CharField(max_length=RUN_ID_LENGTH, primary_key=True)
     owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
         "graphwright.User", related_name="runs", on_delete=fields.CASCADE)
     owner_id: uuid.UUID

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from shared.database.errors import InvalidArgumentError, NotFoundError
+from shared.database.errors import InvalidArgumentError, InvalidCursorError, NotFoundError
+
+K = TypeVar("K")
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 WORKFLOW_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,127}$")
@@ -26,6 +29,19 @@ def parse_ts(value: str | None) -> datetime | None:
         return None
     parsed = datetime.fromisoformat(value)
     return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def in_utc(moment: datetime) -> datetime:
+    """``moment`` as an aware UTC datetime (a naive one is taken as UTC). An instant past
+    either end of the calendar in UTC (``0001-01-01T00:00:00+05:00`` is in year 0,
+    ``9999-12-31T23:59:59-14:00`` in year 10000) is clamped to ``datetime.min`` /
+    ``datetime.max``: it is before / after every stored time all the same."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        return (datetime.min if moment.year == 1 else datetime.max).replace(tzinfo=UTC)
 
 
 def iso(value: datetime | None) -> str | None:
@@ -69,16 +85,46 @@ def encode_cursor(created_at: datetime, key: object) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
+def decode_cursor(cursor: str, key: Callable[[str], K]) -> tuple[datetime, K]:
+    """The position ``encode_cursor`` wrote, its id checked by ``key`` (``uuid_key``,
+    ``text_key(n)``: whatever the listing's id column holds; it raises ``ValueError``
+    otherwise). A cursor no listing could have returned, a crafted one included, is an
+    ``InvalidCursorError`` before any query sees it."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created, key = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        moment = parse_ts(created)
-        if moment is None or not isinstance(key, str):
+        decoded = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(decoded, list) or len(decoded) != 2:
             raise ValueError(cursor)
-    except (ValueError, TypeError):
-        raise InvalidArgumentError("cursor is not one this API returned", field="cursor") from None
-    return moment, key
+        created, raw_key = decoded
+        moment = parse_ts(created)
+        if moment is None or not isinstance(raw_key, str):
+            raise ValueError(cursor)
+        # OverflowError for an instant past either end of the calendar in UTC
+        return moment.astimezone(UTC), key(raw_key)
+    except (ValueError, TypeError, OverflowError):
+        raise InvalidCursorError("cursor is not one this API returned",
+                                 field="cursor") from None
+
+
+def uuid_key(value: str) -> UUID:
+    """A UUID id, spelled as ``encode_cursor`` spells it."""
+    parsed = UUID(value)
+    if str(parsed) != value:
+        raise ValueError(value)
+    return parsed
+
+
+def text_key(max_length: int) -> Callable[[str], str]:
+    """An id any text column of ``max_length`` characters holds: not empty, no NUL, valid
+    UTF-8 (Postgres refuses the last two)."""
+
+    def check(value: str) -> str:
+        if not 1 <= len(value) <= max_length or "\x00" in value:
+            raise ValueError(value)
+        value.encode("utf-8")  # UnicodeEncodeError (a ValueError) on an unpaired surrogate
+        return value
+
+    return check
 
 
 def json_size(value: Any) -> int:

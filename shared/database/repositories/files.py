@@ -3,6 +3,7 @@ the settings' files directory and deletes them with the row)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from uuid import UUID
 
 from tortoise.expressions import Q
@@ -15,6 +16,7 @@ from shared.database.repositories._common import (
     check_limit,
     decode_cursor,
     encode_cursor,
+    uuid_key,
 )
 
 
@@ -38,12 +40,22 @@ class FilesRepository:
             raise NotFoundError("file", file_id)
         return FileInfo.model_validate(row)
 
+    async def get_many(self, owner_id: UUID, file_ids: Iterable[UUID]) -> dict[UUID, FileInfo]:
+        """The owner's files among ``file_ids`` (the others are left out), in one query per
+        500 ids (SQLite bounds the parameters of a statement)."""
+        wanted = sorted(set(file_ids))
+        found: dict[UUID, FileInfo] = {}
+        for start in range(0, len(wanted), 500):
+            rows = await StoredFile.filter(owner_id=owner_id, id__in=wanted[start:start + 500])
+            found.update((row.id, FileInfo.model_validate(row)) for row in rows)
+        return found
+
     async def list(self, owner_id: UUID, *, limit: int = 50, cursor: str | None = None
                    ) -> Page[FileInfo]:
         check_limit(limit)
         query = StoredFile.filter(owner_id=owner_id)
         if cursor is not None:
-            moment, key = decode_cursor(cursor)
+            moment, key = decode_cursor(cursor, uuid_key)
             query = query.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=key))
         rows = await query.order_by("-created_at", "-id").limit(limit + 1)
         more = len(rows) > limit

@@ -23,18 +23,24 @@ from shared.database.errors import (
     NotFoundError,
 )
 from shared.database.models import Run, Version, Workflow
-from shared.database.models.runs import RUN_SOURCES, RUN_STATUSES
+from shared.database.models.runs import RUN_ID_LENGTH, RUN_SOURCES, RUN_STATUSES
 from shared.database.repositories._common import (
     as_uuid,
     check_choice,
     check_limit,
     decode_cursor,
     encode_cursor,
+    in_utc,
+    text_key,
     utcnow,
 )
 from shared.database.repositories.approvals import ApprovalsRepository
 from workflow_compiler.runtime.records import TERMINAL_STATUSES, TRANSITIONS
 from workflow_compiler.validation import spec_hash
+
+#: a run id in a cursor: what the id column holds (ids are generated as 32 hex digits,
+#: but a runtime embedding the store may choose its own)
+RUN_KEY = text_key(RUN_ID_LENGTH)
 
 
 def check_transition(run_id: str, current: str, target: str) -> None:
@@ -128,11 +134,11 @@ class RunsRepository:
         if source is not None:
             query = query.filter(source=source)
         if created_after is not None:
-            query = query.filter(created_at__gte=created_after)
+            query = query.filter(created_at__gte=in_utc(created_after))
         if created_before is not None:
-            query = query.filter(created_at__lt=created_before)
+            query = query.filter(created_at__lt=in_utc(created_before))
         if cursor is not None:
-            moment, key = decode_cursor(cursor)
+            moment, key = decode_cursor(cursor, RUN_KEY)
             query = query.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=key))
         rows = await query.order_by("-created_at", "-id").limit(limit + 1)
         more = len(rows) > limit

@@ -48,9 +48,11 @@ class StepsRepository:
     async def list(
         self, owner_id: UUID, run_id: str, *, node_id: str | None = None,
         node_type: str | None = None, status: str | None = None, errors_only: bool = False,
-        limit: int = 100, after_id: int | None = None,
+        limit: int = 100, after_id: int | None = None, peek: bool = False,
     ) -> builtins.list[StepInfo]:
-        """Chronological (by start). ``after_id`` continues after the last step seen."""
+        """Chronological (by start). ``after_id`` continues after the last step seen.
+        ``peek``: one step more than ``limit`` when there is one, telling a pager whether
+        another page follows (a full page may well be the last)."""
         check_limit(limit, low=1, high=1000)
         check_choice(status, STEP_STATUSES, "status")
         await owned_run(owner_id, run_id)
@@ -65,7 +67,7 @@ class StepsRepository:
             query = query.filter(status="failed")
         if after_id is not None:
             query = query.filter(id__gt=after_id)
-        rows = await query.order_by("id").limit(limit)
+        rows = await query.order_by("id").limit(limit + 1 if peek else limit)
         return [StepInfo.model_validate(s) for s in rows]
 
     # -- runtime side (the run store) -------------------------------------------------

@@ -23,6 +23,7 @@ from shared.database.repositories._common import (
     decode_cursor,
     encode_cursor,
     utcnow,
+    uuid_key,
 )
 
 DEFAULT_NAMESPACE = "default"
@@ -77,7 +78,7 @@ class WorkflowsRepository:
         if namespace is not None:
             query = query.filter(namespace__name=namespace)
         if cursor is not None:
-            moment, key = decode_cursor(cursor)
+            moment, key = decode_cursor(cursor, uuid_key)
             query = query.filter(Q(created_at__lt=moment) | Q(created_at=moment, id__lt=key))
         rows = await query.order_by("-created_at", "-id").limit(limit + 1)
         items = [workflow_info(w, w.namespace.name) for w in rows[:limit]]
