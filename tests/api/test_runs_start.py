@@ -5,6 +5,7 @@ specs refused before anything is stored. On SQLite and Postgres."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import FastAPI
 from helpers.api_client import Caller, assert_problem
@@ -249,6 +250,46 @@ async def test_adhoc_runs_are_validated_and_stored_with_their_spec(alice: Caller
     assert_problem(await alice.client.post("/v1/runs", json={"spec": spec, "inputs": {}}),
                    422, "invalid_inputs")
     assert len((await RunsRepository().list(alice.user.id)).items) == 1
+
+
+def _calling(reference: str, version: int | None = None) -> dict[str, Any]:
+    """A spec whose one node runs the saved workflow ``reference`` (``[namespace/]name``)."""
+    node: dict[str, Any] = {"id": "call", "type": "subworkflow", "workflow": reference,
+                            "inputs": {"name": "sub"}}
+    if version is not None:
+        node["version"] = version
+    return {"spec_version": "1", "name": "caller", "nodes": [node], "edges": [],
+            "outputs": {"text": "{{ nodes.call.text }}"}}
+
+
+async def test_subworkflow_references_out_of_range_are_clean_errors(alice: Caller) -> None:
+    """A reference longer than a workflow name can be, or a version past the version
+    column, is refused with the spec; one that fits the spec but cannot match a saved
+    workflow (a namespace or name no workflow may have) fails its node with
+    ``subworkflow_not_found``, never a driver's error, on both databases."""
+    await saved_workflow(alice.user.id, three_transforms(), name="child")
+
+    async def start(spec: dict[str, Any]) -> dict[str, Any]:
+        response = await alice.client.post("/v1/runs", json={"spec": spec})
+        assert response.status_code == 201, response.text
+        run: dict[str, Any] = response.json()
+        return run
+
+    assert (await start(_calling("child")))["outputs"] == {"text": "Hello, sub!"}
+    assert (await start(_calling("default/child", 1)))["outputs"] == {"text": "Hello, sub!"}
+    for spec in (_calling("demo/" + "x" * 300), _calling("child", 2**31),
+                 _calling("child", 1099511627776), _calling("")):
+        body = assert_problem(await alice.client.post("/v1/runs", json={"spec": spec}), 422,
+                              "invalid_spec")
+        assert body["errors"][0]["path"].startswith("/nodes/0/"), body
+    for reference, version in (("x" * 129, None), ("n" * 65 + "/child", None),
+                               ("bad ns!/child", None), ("a/b/child", None),
+                               ("child", 2**31 - 1), ("child", 2),
+                               ("demo/nobody", None)):
+        run = await start(_calling(reference, version))
+        assert run["status"] == "failed", run
+        assert run["error"]["code"] == "subworkflow_not_found", run["error"]
+        assert "Error" not in run["error"]["message"], run["error"]
 
 
 async def test_adhoc_stream_and_async_modes(alice: Caller) -> None:

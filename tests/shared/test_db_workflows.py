@@ -289,3 +289,17 @@ async def test_resolve_uses_published_else_latest_not_archived(db: str, alice: U
     assert (await versions.resolve(alice, made.id)).number == 3
     with pytest.raises(NotFoundError):
         await versions.resolve_by_name(alice, "ops", "missing")
+
+
+async def test_resolve_by_name_finds_nothing_no_workflow_could_be(db: str, alice: UUID) -> None:
+    """A subworkflow's reference comes from a spec: names past their columns and versions
+    past 32 bits are not found, never a driver error (Postgres refuses both)."""
+    made = await workflows.create(alice, unique("wf"), namespace="ops")
+    await versions.create(alice, made.id, transform_spec())
+    assert (await versions.resolve_by_name(alice, "ops", made.name, 1)).number == 1
+    for namespace, name, version in (("ops", "x" * 129, None), ("o" * 65, made.name, None),
+                                     ("ops", made.name + "\x00", None), ("o/ps", made.name, None),
+                                     ("ops", made.name, 2**31), ("ops", made.name, 2**40),
+                                     ("ops", made.name, 0), ("ops", made.name, -1)):
+        with pytest.raises(NotFoundError):
+            await versions.resolve_by_name(alice, namespace, name, version)

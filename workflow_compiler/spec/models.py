@@ -16,6 +16,12 @@ from workflow_compiler.spec.durations import parse_duration
 NODE_ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
 MAX_NODE_ID_LENGTH = 64
+#: the longest saved-workflow reference (``namespace/name``) and the largest version a
+#: subworkflow may name: what the service stores (a namespace of up to 64 characters,
+#: "/", a name of up to 128; 32-bit version numbers). Anything past them could never
+#: resolve, so the spec refuses it instead of every run failing on it.
+MAX_WORKFLOW_REFERENCE_LENGTH = 64 + 1 + 128
+MAX_VERSION = 2**31 - 1
 
 Duration = Annotated[
     str | float,
@@ -104,8 +110,9 @@ class MapNode(NodeBase):
 
 class SubworkflowNode(NodeBase):
     type: Literal["subworkflow"] = "subworkflow"
-    workflow: str | None = Field(None, description="name of a saved workflow")
-    version: int | None = Field(None, ge=1)
+    workflow: str | None = Field(None, min_length=1, max_length=MAX_WORKFLOW_REFERENCE_LENGTH,
+                                 description="a saved workflow: 'name' or 'namespace/name'")
+    version: int | None = Field(None, ge=1, le=MAX_VERSION)
     spec: dict[str, Any] | None = Field(None, description="an inline spec")
     inputs: dict[str, Any] = Field(default_factory=dict, description="templated inputs")
 

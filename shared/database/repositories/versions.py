@@ -29,7 +29,14 @@ from shared.database.entities import VersionDetail, VersionInfo
 from shared.database.errors import InvalidArgumentError, NotFoundError
 from shared.database.models import Draft, Version, Workflow
 from shared.database.models.versions import VERSION_STATUSES
-from shared.database.repositories._common import as_uuid, check_choice, utcnow
+from shared.database.repositories._common import (
+    NAME_PATTERN,
+    WORKFLOW_NAME_PATTERN,
+    as_uuid,
+    check_choice,
+    utcnow,
+)
+from workflow_compiler.spec.models import MAX_VERSION
 from workflow_compiler.validation import spec_hash
 
 
@@ -131,6 +138,14 @@ class VersionsRepository:
     async def resolve_by_name(
         self, owner_id: UUID, namespace: str, name: str, version: int | None = None,
     ) -> VersionDetail:
+        """``resolve`` by namespace and name (a subworkflow's reference). A namespace,
+        name or version no workflow can have is not found, before any query: it comes
+        from a spec, and a driver would refuse it (a name past its column, a version past
+        32 bits on Postgres)."""
+        if not (NAME_PATTERN.fullmatch(namespace) and WORKFLOW_NAME_PATTERN.fullmatch(name)):
+            raise NotFoundError("workflow", f"{namespace}/{name}")
+        if version is not None and not 1 <= version <= MAX_VERSION:
+            raise NotFoundError("version", f"{namespace}/{name} #{version}")
         workflow = await Workflow.get_or_none(owner_id=owner_id, namespace__name=namespace,
                                               name=name)
         if workflow is None:
