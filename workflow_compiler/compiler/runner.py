@@ -2,7 +2,8 @@
 
 The policies every node type shares live here, once: ``when``, per-attempt ``timeout``,
 ``retry`` (through LangGraph's ``RetryPolicy``: a failed attempt that may be retried is
-re-raised for it; the last one is turned into ``on_error``), events and secret redaction.
+re-raised for it; the last one is turned into ``on_error``), events (with the usage a
+failed attempt reports) and secret redaction.
 Interrupts (``GraphBubbleUp``) always pass straight through.
 """
 
@@ -298,13 +299,14 @@ class NodeRunner:
             raise
         except (NodeExecutionError, ExpressionError) as exc:
             error = _as_node_error(exc)
+            usage = error.details.pop("usage", None)  # an attempt's cost: on its event
             if error.retryable and plan.retry is not None and attempt < plan.retry.max_attempts:
-                emit("node.retrying", plan.id, {
+                emit("node.retrying", plan.id, _with_usage({
                     "attempt": attempt, "max_attempts": plan.retry.max_attempts,
                     "error": {"code": error.code, "message": error.message},
-                })
+                }, usage))
                 raise RetryableAttempt(error) from exc
-            return self.failed(state, update, emit, error, attempt)
+            return self.failed(state, update, emit, error, attempt, usage)
         output = context.redact(result.output)
         emit("node.completed", plan.id, {
             "output": output, "port": list(result.ports),
@@ -345,16 +347,25 @@ class NodeRunner:
 
     def failed(
         self, state: State, update: dict[str, Any], emit: Any, error: NodeExecutionError,
-        attempt: int,
+        attempt: int, usage: Any = None,
     ) -> Command[Any]:
         plan = self.plan
         info = ErrorInfo(error.code, error.message, plan.id, error.details)
-        emit("node.failed", plan.id, {"error": info.to_dict(), "attempt": attempt,
-                                      "handled": plan.node.on_error != "fail"})
+        emit("node.failed", plan.id, _with_usage({
+            "error": info.to_dict(), "attempt": attempt,
+            "handled": plan.node.on_error != "fail"}, usage))
         if plan.node.on_error == "fail":
             raise NodeFailedError(info) from error
         ports = ("error",) if plan.node.on_error == "route" else plan.all_ports
         return self.finish(state, update, {"error": info.to_dict()}, ports)
+
+
+def _with_usage(data: dict[str, Any], usage: Any) -> dict[str, Any]:
+    """``data`` with what a failed attempt cost (the llm node puts its tokens in the
+    error's details): under ``usage``, as ``node.completed`` has it, for the run's totals."""
+    if usage is not None:
+        data["usage"] = usage
+    return data
 
 
 def _as_node_error(exc: GraphwrightError) -> NodeExecutionError:

@@ -135,6 +135,15 @@ class AgentRun:
         self.usage.add(raw)
         return raw, result.get("parsed"), result.get("parse_error")
 
+    def charge(self, error: NodeExecutionError) -> None:
+        """Put what this attempt cost on ``error`` (``details["usage"]``, counted like
+        ``node.completed``'s), for the runner to report on the event that ends the attempt
+        (``node.failed`` or ``node.retrying``) and the run to add to its totals: tokens
+        are paid for whether or not the node succeeds. Each attempt's count is its own:
+        a retry makes its calls again (LangGraph hands saved calls back to the first
+        attempt after a resume only, and the pause before it reported nothing)."""
+        error.details = {**error.details, "usage": self.usage.as_dict()}
+
     # -- the loop -----------------------------------------------------------------------
 
     async def loop(self) -> AIMessage:

@@ -7,7 +7,9 @@ then the agent loop and, with ``output_schema``, the structured answer.
 
 Output: with ``output_schema`` the validated object; otherwise ``{"text", "messages"}``,
 where ``messages`` is the conversation in and out as ``{role, content, tool_calls?}``
-dicts. ``NodeResult.usage`` sums the tokens of every model call of the execution.
+dicts. ``NodeResult.usage`` sums the tokens of every model call of the execution; a
+failed execution carries the same count in its error (``AgentRun.charge``), so the tokens
+of a node that fails are reported and counted too.
 """
 
 from __future__ import annotations
@@ -142,6 +144,9 @@ class LlmExecutor:
             else:
                 final = await run.loop()
                 output = {"text": final.text, "messages": [to_dict(m) for m in run.messages]}
+        except NodeExecutionError as exc:
+            run.charge(exc)
+            raise
         finally:
             if not shared:
                 await provider.close(model)

@@ -476,7 +476,7 @@ class WorkflowRuntime:
             if chunk["type"] == "node.started" and chunk.get("node_id") in resumed:
                 resumed.discard(chunk["node_id"])
                 return None
-            if chunk["type"] == "node.completed":
+            if chunk["type"] in ("node.completed", "node.failed", "node.retrying"):
                 _add_usage(record.usage, chunk.get("data", {}).get("usage"))
             return make(chunk["type"], chunk.get("node_id"), chunk.get("data", {}),
                         chunk.get("ts"))

@@ -1,0 +1,130 @@
+"""An llm node that fails, or fails for a while, through the real SDKs and the providers'
+local wire servers: what it reports and what the run counts.
+
+* Tokens are paid for whether or not the node succeeds: ``node.failed`` and
+  ``node.retrying`` carry the usage of the attempt they end, and the run's totals add
+  them, without counting twice a call handed back after a pause.
+* ``max_iterations`` exceeded fails the node with ``max_iterations_exceeded`` after
+  exactly that many model calls, each visible in the events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fakes import Usage, rate_limited, server_error, structured, text, tool_calls
+from fixtures_llm import PROVIDERS, Case, of_type, provider_case
+
+CATEGORY = {"type": "object", "required": ["category"], "additionalProperties": False,
+            "properties": {"category": {"enum": ["refund", "other"]}}}
+
+
+@pytest.fixture(params=PROVIDERS)
+def case(request: pytest.FixtureRequest) -> Iterator[Case]:
+    with provider_case(str(request.param)) as provider:
+        yield provider
+
+
+def _usage(input_tokens: int, output_tokens: int, calls: int) -> dict[str, int]:
+    return {"input_tokens": input_tokens, "output_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens, "model_calls": calls}
+
+
+async def _run_usage(case: Case, run_id: str) -> dict[str, int]:
+    return (await case.runtime.get_run(run_id)).usage
+
+
+# -- usage of failed nodes --------------------------------------------------------------------
+
+
+async def test_structured_output_invalid_twice_reports_and_counts_both_calls(
+        case: Case) -> None:
+    case.server.script(structured({"category": "maybe"}, usage=Usage(9, 3)),
+                       structured({"kind": "refund"}, usage=Usage(14, 4)))
+
+    result, events = await case.run(case.spec(case.llm(output_schema=CATEGORY)))
+
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error["code"] == "invalid_model_output"
+    [failed] = of_type(events, "node.failed", "agent")
+    assert failed.data["usage"] == _usage(23, 7, 2)
+    assert "usage" not in failed.data["error"].get("details", {})  # once, beside the error
+    assert await _run_usage(case, result.run_id) == _usage(23, 7, 2)
+
+
+async def test_max_iterations_exceeded_fails_after_that_many_calls(case: Case) -> None:
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"}), usage=Usage(10, 2)),
+                       tool_calls(("weather_now", {"city": "Rome"}), usage=Usage(20, 2)),
+                       text("never asked for"))
+
+    result, events = await case.run(case.spec(case.llm(tools=["weather.now"],
+                                                       max_iterations=2)))
+
+    assert result.status == "failed"
+    assert result.error is not None
+    assert result.error["code"] == "max_iterations_exceeded"
+    assert "max_iterations" in result.error["message"]
+    assert len(case.generation_requests()) == 2
+    assert case.server.model.remaining == 1
+    done = {e.node_id: e.data for e in of_type(events, "node.completed")}
+    assert done["agent.tools.weather_now[1]"]["tool_call"]["args"] == {"city": "Paris"}
+    assert done["agent.tools.weather_now[2]"]["tool_call"]["args"] == {"city": "Rome"}
+    assert "agent" not in done
+    [failed] = of_type(events, "node.failed", "agent")
+    assert failed.data["error"]["code"] == "max_iterations_exceeded"
+    assert failed.data["usage"] == _usage(30, 4, 2)
+    assert await _run_usage(case, result.run_id) == _usage(30, 4, 2)
+
+
+async def test_every_attempt_of_a_retried_node_counts(case: Case) -> None:
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"}), usage=Usage(10, 2)),
+                       server_error(500),  # attempt 1 ends here, after one paid call
+                       tool_calls(("weather_now", {"city": "Paris"}), usage=Usage(7, 1)),
+                       text("Sunny.", usage=Usage(5, 1)))
+
+    result, events = await case.run(case.spec(case.llm(tools=["weather.now"])))
+
+    assert result.status == "completed", result.error
+    [retrying] = of_type(events, "node.retrying", "agent")
+    assert retrying.data["usage"] == _usage(10, 2, 1)
+    [completed] = of_type(events, "node.completed", "agent")
+    assert completed.data["usage"] == _usage(12, 2, 2)
+    assert await _run_usage(case, result.run_id) == _usage(22, 4, 3)
+
+
+async def test_a_call_made_before_a_pause_counts_once_across_a_retry(case: Case) -> None:
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"}), usage=Usage(10, 2)),
+                       server_error(500), text("Sunny.", usage=Usage(5, 1)))
+    spec = case.spec(case.llm(tools=["weather.now"], require_approval=["weather.now"]))
+
+    paused, first = await case.run(spec)
+    assert paused.status == "paused", paused.error
+    assert of_type(first, "node.failed") == []  # the pause itself reports nothing
+    done, events = await case.resume(paused.run_id, {"by": "a", "decision": "approve"})
+
+    assert done.status == "completed", done.error
+    # The first attempt after the resume is handed the call made before the pause and
+    # reports it; the retry then calls the model afresh (LangGraph hands saved calls back
+    # to the first attempt after a resume only) and reports what it spent.
+    [retrying] = of_type(events, "node.retrying", "agent")
+    assert retrying.data["usage"] == _usage(10, 2, 1)
+    [completed] = of_type(events, "node.completed", "agent")
+    assert completed.data["usage"] == _usage(5, 1, 1)
+    assert await _run_usage(case, done.run_id) == _usage(15, 3, 2)
+    assert len(case.generation_requests()) == 3
+
+
+async def test_a_rate_limit_on_the_first_call_costs_nothing(case: Case) -> None:
+    case.server.script(rate_limited(retry_after=0), rate_limited(retry_after=0))
+
+    result, events = await case.run(case.spec(case.llm(retry={"max_attempts": 2,
+                                                              "initial_interval": 0})))
+
+    assert result.status == "failed"
+    assert [e.data["usage"] for e in of_type(events, "node.retrying", "agent")] == [
+        _usage(0, 0, 0)]
+    [failed] = of_type(events, "node.failed", "agent")
+    assert failed.data["usage"] == _usage(0, 0, 0)
+    assert failed.data["error"]["details"]["retry_after"] == "0"
