@@ -6,11 +6,17 @@ local wire servers: what it reports and what the run counts.
   them, without counting twice a call handed back after a pause.
 * ``max_iterations`` exceeded fails the node with ``max_iterations_exceeded`` after
   exactly that many model calls, each visible in the events.
+* A 429's ``Retry-After`` is waited for before the retry (capped), not just the policy's
+  backoff.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from typing import Any
 
 import pytest
 from fakes import Usage, rate_limited, server_error, structured, text, tool_calls
@@ -23,6 +29,12 @@ CATEGORY = {"type": "object", "required": ["category"], "additionalProperties": 
 @pytest.fixture(params=PROVIDERS)
 def case(request: pytest.FixtureRequest) -> Iterator[Case]:
     with provider_case(str(request.param)) as provider:
+        yield provider
+
+
+@pytest.fixture
+def openai() -> Iterator[Case]:
+    with provider_case("openai") as provider:
         yield provider
 
 
@@ -128,3 +140,83 @@ async def test_a_rate_limit_on_the_first_call_costs_nothing(case: Case) -> None:
     [failed] = of_type(events, "node.failed", "agent")
     assert failed.data["usage"] == _usage(0, 0, 0)
     assert failed.data["error"]["details"]["retry_after"] == "0"
+
+
+# -- Retry-After --------------------------------------------------------------------------------
+
+
+async def test_a_rate_limited_call_is_retried_no_sooner_than_retry_after(case: Case) -> None:
+    case.server.script(rate_limited(retry_after=1), text("after the wait"))
+
+    # The node's policy alone would retry after 0.01 s.
+    result, events = await case.run(case.spec(case.llm()))
+
+    assert result.status == "completed", result.error
+    [retrying] = of_type(events, "node.retrying", "agent")
+    assert retrying.data["error"]["code"] == "llm_rate_limited"
+    first, second = case.generation_requests()
+    assert second.received_at - first.received_at >= 0.9  # generous: a bound, not a benchmark
+
+
+@pytest.mark.parametrize("bound", [{"retry": {"max_attempts": 2, "initial_interval": 0.01,
+                                             "max_interval": 0.2, "jitter": False}},
+                                   {"timeout": 1}], ids=["max_interval", "timeout"])
+async def test_a_long_retry_after_is_capped(openai: Case, bound: dict[str, Any]) -> None:
+    openai.server.script(rate_limited(retry_after=3600), text("soon enough"))
+
+    async with asyncio.timeout(60):  # uncapped, it would sleep for an hour
+        result, _ = await openai.run(openai.spec(openai.llm(**bound)))
+
+    assert result.status == "completed", result.error
+    first, second = openai.generation_requests()
+    assert second.received_at - first.received_at < 30
+
+
+def test_retry_after_values() -> None:
+    from workflow_compiler.llm.errors import retry_after_seconds
+
+    assert retry_after_seconds("7") == 7.0
+    assert retry_after_seconds(" 1.5 ") == 1.5
+    assert retry_after_seconds("7s") == 7.0  # Gemini's RetryInfo.retryDelay
+    assert retry_after_seconds("-3") == 0.0
+    assert retry_after_seconds("soon") is None
+    assert retry_after_seconds("nan") is None
+    ahead = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
+    seconds = retry_after_seconds(ahead)
+    assert seconds is not None and 25 <= seconds <= 30
+    assert retry_after_seconds("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0  # already past
+
+
+def test_gemini_retry_delay_in_the_error_body_is_read() -> None:
+    """The real Gemini API sends no Retry-After header: the delay is in the body."""
+    from google.genai import errors as genai_errors
+
+    from workflow_compiler.llm.errors import model_error
+    from workflow_compiler.providers import get_provider
+
+    body = {"error": {"code": 429, "message": "Resource exhausted", "status":
+                      "RESOURCE_EXHAUSTED", "details": [
+                          {"@type": "type.googleapis.com/google.rpc.RetryInfo",
+                           "retryDelay": "12s"}]}}
+    provider = get_provider("gemini")
+    assert provider is not None
+
+    error = model_error(genai_errors.ClientError(429, body), provider)
+
+    assert error.code == "llm_rate_limited"
+    assert (error.details["retry_after"], error.details["retry_after_s"]) == ("12s", 12.0)
+
+
+def test_the_extra_wait_tops_up_the_policy_backoff() -> None:
+    from workflow_compiler.compiler.retry_after import extra_wait
+    from workflow_compiler.spec.models import RetryPolicy
+
+    policy = RetryPolicy(initial_interval=0.5, backoff=2, max_interval=10)
+    asked = {"retry_after_s": 3.0}
+    assert extra_wait(policy, 1, asked, None) == 2.5  # LangGraph sleeps the other 0.5
+    assert extra_wait(policy, 3, asked, None) == 1.0  # its backoff is 2 s by then
+    assert extra_wait(policy, 1, {"retry_after_s": 60}, None) == 9.5  # max_interval
+    assert extra_wait(policy, 1, asked, remaining=1.5) == 1.0  # the attempt's timeout
+    assert extra_wait(policy, 1, asked, remaining=-1) == 0.0
+    assert extra_wait(policy, 1, {}, None) == 0.0
+    assert extra_wait(policy, 1, {"retry_after_s": True}, None) == 0.0

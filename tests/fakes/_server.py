@@ -13,6 +13,7 @@ import json
 import socket
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -40,6 +41,8 @@ class RecordedRequest:
     json: Any = None
     #: Path parameters the provider router extracted (e.g. Gemini's model and method).
     params: dict[str, str] = field(default_factory=dict)
+    #: ``time.monotonic()`` when the request was read (how long a client waited between two)
+    received_at: float = field(default_factory=time.monotonic)
 
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())

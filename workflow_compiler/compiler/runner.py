@@ -2,8 +2,9 @@
 
 The policies every node type shares live here, once: ``when``, per-attempt ``timeout``,
 ``retry`` (through LangGraph's ``RetryPolicy``: a failed attempt that may be retried is
-re-raised for it; the last one is turned into ``on_error``), events (with the usage a
-failed attempt reports) and secret redaction.
+re-raised for it, after the extra wait a ``Retry-After`` asks for, see ``retry_after``;
+the last one is turned into ``on_error``), events (with the usage a failed attempt
+reports) and secret redaction.
 Interrupts (``GraphBubbleUp``) always pass straight through.
 """
 
@@ -29,6 +30,7 @@ from workflow_compiler.compiler.plan import (
     sender_key,
     visits_key,
 )
+from workflow_compiler.compiler.retry_after import extra_wait
 from workflow_compiler.compiler.state import DROP, LIVE_OUT
 from workflow_compiler.errors import (
     ErrorInfo,
@@ -305,6 +307,9 @@ class NodeRunner:
                     "attempt": attempt, "max_attempts": plan.retry.max_attempts,
                     "error": {"code": error.code, "message": error.message},
                 }, usage))
+                remaining = None if plan.timeout is None \
+                    else plan.timeout - (time.perf_counter() - started)
+                await asyncio.sleep(extra_wait(plan.retry, attempt, error.details, remaining))
                 raise RetryableAttempt(error) from exc
             return self.failed(state, update, emit, error, attempt, usage)
         output = context.redact(result.output)

@@ -4,11 +4,16 @@ LangChain classifies SDK errors (``langchain_core.exceptions.ModelRateLimitError
 friends, which still subclass the SDK's own types); a few escape unclassified (a Gemini
 read timeout is a bare ``httpx`` exception), so the HTTP status and the exception's class
 names are consulted too. Authentication failures never carry the provider's message:
-OpenAI echoes part of the key in it.
+OpenAI echoes part of the key in it. A rate limit's ``Retry-After`` goes into the details
+as given (``retry_after``) and in seconds (``retry_after_s``), which the node runner
+honours before retrying.
 """
 
 from __future__ import annotations
 
+import math
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from workflow_compiler.errors import NodeExecutionError
@@ -49,13 +54,39 @@ def _named(exc: BaseException, names: tuple[str, ...]) -> bool:
 
 
 def _retry_after(exc: BaseException) -> str | None:
-    for item in _chain(exc):
+    """The ``Retry-After`` header, else Gemini's ``RetryInfo.retryDelay`` (the real API
+    sends only that, in the error body)."""
+    chain = _chain(exc)
+    for item in chain:
         headers = getattr(getattr(item, "response", None), "headers", None)
         if headers is not None:
             value = headers.get("retry-after")
             if value:
                 return str(value)
+    for item in chain:
+        body = getattr(item, "details", None)
+        error = body.get("error") if isinstance(body, dict) else None
+        for detail in (error.get("details") if isinstance(error, dict) else None) or []:
+            if isinstance(detail, dict) and isinstance(detail.get("retryDelay"), str):
+                return str(detail["retryDelay"])
     return None
+
+
+def retry_after_seconds(value: str) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delay seconds (``7``, ``1.5``, also
+    Gemini's ``7s``) or an HTTP-date; None when unreadable. A date in the past is 0."""
+    text = value.strip()
+    try:
+        seconds = float(text.removesuffix("s"))
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - datetime.now(UTC)).total_seconds()
+    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _text(exc: BaseException, secrets: tuple[str, ...]) -> str:
@@ -97,6 +128,9 @@ def model_error(exc: BaseException, provider: Provider, *, secrets: tuple[str, .
         retry_after = _retry_after(exc)
         if retry_after is not None:
             details["retry_after"] = retry_after
+            seconds = retry_after_seconds(retry_after)
+            if seconds is not None:  # the runner waits this long before the retry
+                details["retry_after_s"] = seconds
         return NodeExecutionError(f"{label} rate limit reached (HTTP 429): {message}",
                                   code="llm_rate_limited", retryable=True, details=details)
     if isinstance(exc, lc.ModelTimeoutError | TimeoutError) or _named(exc, _TIMEOUT_NAMES):
