@@ -222,7 +222,9 @@ async def cancel_run(run_id: RunId, user: CurrentUser, service: Service) -> RunO
                200: {"description": "mode=sync: the run once it pauses again or ends; "
                      "mode=stream: its events from run.resumed on",
                      "content": {"application/json": {}, **SSE_RESPONSE["content"]}},
-               403: _problem("an approval answered in someone else's name")},
+               403: _problem("an approval answered in someone else's name "
+                             "(not_the_responder) or by someone not among its approvers "
+                             "(not_an_approver)")},
 )
 async def resume_run(run_id: RunId, body: ResumeIn, user: CurrentUser,
                      service: Service) -> Response:

@@ -27,8 +27,7 @@ from uuid import UUID
 
 from fastapi import Request
 
-from api.problems import ForbiddenError
-from api.services.runs import TASKS_KEY
+from api.services.runs import TASKS_KEY, check_approver
 from api.services.runs_execution import RunTasks
 from api.services.runs_models import ApprovalOut, ApprovalResponseIn
 from api.state import service_state
@@ -36,10 +35,6 @@ from shared.database.entities import ApprovalInfo, UserInfo
 from shared.database.errors import ConflictError
 from shared.database.repositories import ApprovalsRepository
 from workflow_compiler.runtime.runtime import WorkflowRuntime
-
-
-class NotAnApproverError(ForbiddenError):
-    code = "not_an_approver"
 
 
 class AlreadyRespondedError(ConflictError):
@@ -78,10 +73,7 @@ class ApprovalsService:
                 + (f" ({approval.decision})" if approval.decision else "")
                 + ": it takes no more responses",
                 details={"approval_status": approval.status})
-        if approval.approvers and user.name not in approval.approvers:
-            raise NotAnApproverError(
-                f"{user.name!r} is not an approver of this approval (approvers: "
-                f"{', '.join(approval.approvers)})")
+        check_approver(user.name, approval.approvers)
         if any(r.by == user.name for r in approval.responses):
             raise AlreadyRespondedError(f"{user.name!r} has already responded to this approval")
         response = {"by": user.name, "decision": body.decision, "comment": body.comment,

@@ -50,10 +50,11 @@ from shared.database.repositories import (
 from shared.database.run_store import TortoiseRunStore
 from workflow_compiler.errors import GraphwrightError, RunStateError
 from workflow_compiler.runtime.events import RunEvent
-from workflow_compiler.runtime.records import RunResult
+from workflow_compiler.runtime.records import TRANSITIONS, RunResult
 from workflow_compiler.runtime.runtime import WorkflowRuntime
 
-CANCELLABLE = frozenset({"queued", "running", "paused"})
+#: statuses a run may be cancelled from, as the run status machine says
+CANCELLABLE = frozenset(s for s, nexts in TRANSITIONS.items() if "cancelled" in nexts)
 #: ``state.extras`` keys of the process-wide parts (made by the runs router's lifespan)
 TASKS_KEY = "runs.tasks"
 STREAMS_KEY = "runs.streams"
@@ -71,6 +72,19 @@ class RunNotCancellableError(RunStateError):
 
 class ApproverMismatchError(ForbiddenError):
     code = "not_the_responder"
+
+
+class NotAnApproverError(ForbiddenError):
+    code = "not_an_approver"
+
+
+def check_approver(name: str, approvers: builtins.list[str]) -> None:
+    """403 ``not_an_approver`` unless ``name`` may answer an approval naming ``approvers``
+    (anyone may when it names nobody): the inbox and /resume refuse alike, before the
+    runtime would (as a generic 422 ``invalid_response``)."""
+    if approvers and name not in approvers:
+        raise NotAnApproverError(f"{name!r} is not an approver of this approval "
+                                 f"(approvers: {', '.join(approvers)})")
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,7 +342,8 @@ def _input_error(message: str) -> dict[str, Any]:
 def _as_responder(user: UserInfo, run: RunInfo, interrupt_id: str | None, response: Any
                   ) -> Any:
     """An approval answered through /resume is answered by the caller: ``by`` is filled
-    in with the caller's name, and naming anyone else is refused (403)."""
+    in with the caller's name, and naming anyone else is refused (403), as is a caller
+    outside the node's ``approvers``."""
     pending = run.interrupts
     if interrupt_id is not None:
         pending = [i for i in pending if interrupt_id in (i.id, i.node_id)]
@@ -338,6 +353,8 @@ def _as_responder(user: UserInfo, run: RunInfo, interrupt_id: str | None, respon
     if by is not None and by != user.name:
         raise ApproverMismatchError(
             f"an approval response is given by the caller ({user.name!r}), not {by!r}")
+    approvers = pending[0].payload.get("approvers")
+    check_approver(user.name, [str(a) for a in approvers] if isinstance(approvers, list) else [])
     return {**response, "by": user.name}
 
 

@@ -120,6 +120,20 @@ async def test_resume_an_approval_answers_as_the_caller(alice: Caller) -> None:
     assert [(r.by, r.decision) for r in approval.responses] == [(alice.user.name, "approve")]
 
 
+async def test_an_owner_outside_the_approvers_is_refused_alike_on_both_paths(
+        alice: Caller, bob: Caller) -> None:
+    """Through /resume as through the inbox: 403 ``not_an_approver``, the run paused."""
+    run = await _paused(alice, approval_spec([bob.user.name]))
+    body = assert_problem(await alice.client.post(f"/v1/runs/{run['id']}/resume", json={
+        "response": {"decision": "approve"}}), 403, "not_an_approver")
+    assert bob.user.name in body["detail"]
+    [approval] = (await alice.client.get("/v1/approvals")).json()
+    assert_problem(await alice.client.post(f"/v1/approvals/{approval['id']}/responses",
+                                           json={"decision": "approve"}),
+                   403, "not_an_approver")
+    assert (await alice.client.get(f"/v1/runs/{run['id']}")).json()["status"] == "paused"
+
+
 async def test_signals_resume_the_waiting_node(alice: Caller, bob: Caller) -> None:
     run = await _paused(alice, signal_spec())
     assert_problem(await alice.client.post(f"/v1/runs/{run['id']}/signals/other",
