@@ -6,6 +6,7 @@ local wire servers: what it reports and what the run counts.
   them, without counting twice a call handed back after a pause.
 * ``max_iterations`` exceeded fails the node with ``max_iterations_exceeded`` after
   exactly that many model calls, each visible in the events.
+* Tool-call arguments the model sends as broken JSON are not run; the model is told.
 * A 429's ``Retry-After`` is waited for before the retry (capped), not just the policy's
   backoff.
 """
@@ -19,8 +20,17 @@ from email.utils import format_datetime
 from typing import Any
 
 import pytest
-from fakes import Usage, rate_limited, server_error, structured, text, tool_calls
-from fixtures_llm import PROVIDERS, Case, of_type, provider_case
+from fakes import (
+    OpenAIServer,
+    ToolCall,
+    Usage,
+    rate_limited,
+    server_error,
+    structured,
+    text,
+    tool_calls,
+)
+from fixtures_llm import KEY_SECRET, PROVIDERS, Case, dumped, of_type, provider_case
 
 CATEGORY = {"type": "object", "required": ["category"], "additionalProperties": False,
             "properties": {"category": {"enum": ["refund", "other"]}}}
@@ -140,6 +150,40 @@ async def test_a_rate_limit_on_the_first_call_costs_nothing(case: Case) -> None:
     [failed] = of_type(events, "node.failed", "agent")
     assert failed.data["usage"] == _usage(0, 0, 0)
     assert failed.data["error"]["details"]["retry_after"] == "0"
+
+
+# -- broken tool-call arguments -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("responses_api", [False, True], ids=["chat", "responses"])
+async def test_unparsable_tool_arguments_go_back_to_the_model(
+        openai: Case, responses_api: bool) -> None:
+    openai.server.script(
+        tool_calls(ToolCall("weather_now", {}, raw_arguments='{"city": Paris}'),
+                   ("weather_now", {"city": "Rome"})),
+        text("Rome is sunny; which city was the other?"))
+    options = {"api_key_secret": KEY_SECRET, "use_responses_api": responses_api}
+
+    result, events = await openai.run(openai.spec(openai.llm(
+        tools=["weather.now"], provider_options=options)))
+
+    assert result.status == "completed", result.error
+    done = {e.node_id: e.data for e in of_type(events, "node.completed")}
+    assert [d["tool_call"]["args"] for d in done.values() if "tool_call" in d] == [
+        {"city": "Rome"}]
+    [failed] = of_type(events, "node.failed")
+    assert failed.node_id == "agent.tools.weather_now[2]"
+    assert failed.data["handled"] is True
+    assert failed.data["error"]["code"] == "invalid_tool_args"
+    assert failed.data["tool_call"]["args"] == '{"city": Paris}'
+    second = dumped(_requests(openai.server)[1].json)
+    assert "not valid JSON" in second
+    assert "sunny" in second  # the good call's result went back beside it
+
+
+def _requests(server: Any) -> list[Any]:
+    assert isinstance(server, OpenAIServer)
+    return [r for r in server.requests if r.path.endswith(("/chat/completions", "/responses"))]
 
 
 # -- Retry-After --------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from .script import Turn, Usage
+from .script import ToolCall, Turn, Usage
 
 _PIECES = re.compile(r"\s*\S+|\s+")
 
@@ -30,6 +30,11 @@ def estimate_tokens(data: str | bytes) -> int:
 
 def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def arguments(call: ToolCall) -> str:
+    """A tool call's arguments as OpenAI sends them: JSON text, or the scripted raw text."""
+    return call.raw_arguments if call.raw_arguments is not None else dumps(dict(call.args))
 
 
 def usage_for(turn: Turn, request_body: bytes, output: Iterable[str]) -> Usage:

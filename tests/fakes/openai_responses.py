@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ._server import RecordedRequest, Response, SSEStream
-from ._util import dumps, fragments, text_pieces, usage_for
+from ._util import arguments, dumps, fragments, text_pieces, usage_for
 from .script import ToolCall, Turn, Usage
 
 CREATED = 1_700_000_000
@@ -102,7 +102,7 @@ class ResponsesEndpoint:
             return
         text, calls = self._render(turn, body)
         usage = usage_for(turn, request.body,
-                          [text or "", *(dumps(dict(c.args)) for c in calls)])
+                          [text or "", *(arguments(c) for c in calls)])
         number = next(self._ids)
         output: list[dict[str, Any]] = []
         if text is not None:
@@ -112,7 +112,7 @@ class ResponsesEndpoint:
                                         "annotations": [], "logprobs": []}]})
         output.extend({"type": "function_call", "id": f"fc_fake{number:04d}_{i}",
                        "call_id": c.id or f"call_fake{number:04d}_{i}", "name": c.name,
-                       "arguments": dumps(dict(c.args)), "status": "completed"}
+                       "arguments": arguments(c), "status": "completed"}
                       for i, c in enumerate(calls))
         result = self._response(body, f"resp_fake{number:04d}", output, usage)
         if body.get("stream"):

@@ -13,7 +13,15 @@ import itertools
 from typing import Any
 
 from ._server import FakeProviderServer, RecordedRequest, Response
-from ._util import apply_stop, dumps, fragments, retry_after_header, text_pieces, usage_for
+from ._util import (
+    apply_stop,
+    arguments,
+    dumps,
+    fragments,
+    retry_after_header,
+    text_pieces,
+    usage_for,
+)
 from .openai_responses import ResponsesEndpoint
 from .script import ToolCall, Turn, Usage
 
@@ -153,11 +161,11 @@ class OpenAIServer(FakeProviderServer):
         if content is not None and stop:
             content, _ = apply_stop(content, [stop] if isinstance(stop, str) else stop)
         usage = usage_for(turn, request.body,
-                          [content or "", *(dumps(dict(c.args)) for c in calls)])
+                          [content or "", *(arguments(c) for c in calls)])
         completion_id = f"chatcmpl-fake{next(self._ids):04d}"
         tool_calls = [
             {"id": c.id or f"call_{completion_id[-4:]}_{i}", "type": "function",
-             "function": {"name": c.name, "arguments": dumps(dict(c.args))}}
+             "function": {"name": c.name, "arguments": arguments(c)}}
             for i, c in enumerate(calls)
         ]
         if body.get("stream"):

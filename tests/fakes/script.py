@@ -59,6 +59,9 @@ class ToolCall:
     name: str
     args: Mapping[str, Any]
     id: str | None = None
+    #: OpenAI (Chat Completions and Responses) only: the arguments sent as exactly this
+    #: text instead of ``args`` as JSON, e.g. a truncated object a model really sends.
+    raw_arguments: str | None = None
 
 
 @dataclass(frozen=True)

@@ -173,14 +173,24 @@ class AgentRun:
             self.steps.run(self._tool_step(call, label, answer))
             for call, label, answer in zip(calls, labels, answers, strict=True)),
             return_exceptions=True))
-        messages = [ToolMessage(content=r["content"], tool_call_id=c["id"], name=c["name"],
-                                status=r["status"]) for c, r in zip(calls, results, strict=True)]
-        messages.extend(ToolMessage(
-            content=f"Error: the call could not be parsed ({bad.get('error') or 'bad JSON'}); "
-                    "send valid JSON arguments",
-            tool_call_id=bad.get("id") or "invalid", name=bad.get("name") or "unknown",
-            status="error") for bad in reply.invalid_tool_calls)
-        return messages
+        unparsable: list[dict[str, Any]] = [
+            {"id": bad.get("id") or f"invalid_{i}", "name": bad.get("name") or "unknown",
+             "args": bad.get("args"), "error": bad.get("error")}
+            for i, bad in enumerate(reply.invalid_tool_calls)]
+        results += [self._unparsable(bad) for bad in unparsable]
+        return [ToolMessage(content=r["content"], tool_call_id=c["id"], name=c["name"],
+                            status=r["status"])
+                for c, r in zip([*calls, *unparsable], results, strict=True)]
+
+    def _unparsable(self, bad: dict[str, Any]) -> StepResult:
+        """A call whose arguments are not JSON is not run: the model is told why, so it can
+        send the call again, and the events show it as a failed call like any other."""
+        name = str(bad["name"])
+        reason = f" ({bad['error']})" if bad["error"] else ""
+        return self._tool_failed(
+            self._label(name), {"tool_call": {k: bad[k] for k in ("id", "name", "args")}},
+            NodeExecutionError(f"the arguments of {name!r} are not valid JSON{reason}; send "
+                               "them again as a JSON object", code="invalid_tool_args"))
 
     def _label(self, name: str) -> str:
         count = self.calls_per_tool.get(name, 0) + 1
