@@ -137,6 +137,19 @@ class Case:
         events = [e async for e in self.runtime.stream_resume(run_id, response)]
         return await self.runtime.result(run_id), events
 
+    def offered_tools(self, index: int = 0) -> dict[str, dict[str, Any]]:
+        """The tools generation request ``index`` offered: name -> its declaration, with
+        the argument schema under ``parameters`` whatever the provider calls it."""
+        body = self.generation_requests()[index].json
+        if self.name == "openai":
+            found = [t["function"] for t in body["tools"]]
+        elif self.name == "anthropic":
+            found = [{**t, "parameters": t["input_schema"]} for t in body["tools"]]
+        else:
+            found = [{**d, "parameters": d.get("parametersJsonSchema", d.get("parameters"))}
+                     for t in body["tools"] for d in t["functionDeclarations"]]
+        return {t["name"]: t for t in found}
+
     def generation_requests(self) -> list[RecordedRequest]:
         suffix = {"openai": "/chat/completions", "anthropic": "/v1/messages"}.get(self.name)
         return [r for r in self.server.requests

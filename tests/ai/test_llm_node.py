@@ -6,8 +6,9 @@ Covered per provider: a plain prompt with its parameters, token streaming, paral
 calls (a registry tool, an ``ai_tool`` tool node and an http node), a tool error fed back,
 structured output (valid, repaired, invalid twice), 429 and 500 retried by the node's
 policy, 401 failing fast, the node timeout, usage per node and per run, tool calls that
-need approval (approved, rejected, nothing repeated on resume), and the API key never
-reaching events, outputs or checkpoints.
+need approval (approved, rejected, nothing repeated on resume), a subworkflow as a tool,
+and the API key never reaching events, outputs or checkpoints (SQLite and, with
+GRAPHWRIGHT_TEST_POSTGRES_URL, Postgres).
 """
 
 from __future__ import annotations
@@ -374,14 +375,16 @@ async def test_rejected_tool_call_is_refused_to_the_model(case: Case) -> None:
 # -- secrets ----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 async def test_the_api_key_never_reaches_events_outputs_or_checkpoints(
-        case: Case, tmp_path: Path) -> None:
-    path = tmp_path / "checkpoints.sqlite"
+        case: Case, backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    url = str(tmp_path / "checkpoints.sqlite") if backend == "sqlite" \
+        else str(request.getfixturevalue("postgres_url"))
     case.server.script(tool_calls(("weather_now", {"city": API_KEY[:8]})),
                        text(f"echoing the key {API_KEY} back"))
     spec = case.spec(case.llm(tools=["weather.now"], require_approval=["weather_now"],
                               prompt="Is {{ inputs.q }} the key?"))
-    async with open_checkpointer(str(path)) as saver:
+    async with open_checkpointer(url) as saver:
         case.runtime = make_runtime(Calls(), case.secrets, saver)
         paused, first = await case.run(spec, {"q": "this"})
         done, second = await case.resume(paused.run_id, {"by": "x", "decision": "approve"})
@@ -394,11 +397,25 @@ async def test_the_api_key_never_reaches_events_outputs_or_checkpoints(
     assert API_KEY not in dumped(done.outputs)
     assert "***" in dumped(done.outputs)
     assert API_KEY not in dumped(state)
-    with sqlite3.connect(path) as db:
-        for table in ("checkpoints", "writes"):
-            for row in db.execute(f"SELECT * FROM {table}"):
-                assert API_KEY.encode() not in b"".join(
-                    v if isinstance(v, bytes) else str(v).encode() for v in row)
+    stored = [b"".join(v if isinstance(v, bytes) else dumped(v).encode() for v in row)
+              for row in _checkpoint_rows(url, paused.run_id)]
+    assert any(API_KEY[:8].encode() in row for row in stored)  # the scan sees the args
+    assert not [row for row in stored if API_KEY.encode() in row]
+
+
+def _checkpoint_rows(url: str, run_id: str) -> list[tuple[Any, ...]]:
+    """Every stored row of the run's checkpoints, as the database holds them."""
+    if not url.startswith("postgresql://"):
+        with sqlite3.connect(url) as db:
+            return [row for table in ("checkpoints", "writes")
+                    for row in db.execute(f"SELECT * FROM {table} WHERE thread_id = ?",
+                                          (run_id,))]
+    import psycopg
+
+    with psycopg.connect(url) as db:
+        return [row for table in ("checkpoints", "checkpoint_blobs", "checkpoint_writes")
+                for row in db.execute(f"SELECT * FROM {table} WHERE thread_id = %s",
+                                      (run_id,)).fetchall()]
 
 
 async def test_key_from_the_environment_and_an_openai_compatible_endpoint(
@@ -442,8 +459,7 @@ def openai_server_keyed() -> Any:
 # -- a subworkflow as a tool --------------------------------------------------------------------
 
 
-async def test_a_subworkflow_node_is_a_tool_with_its_inputs_schema(
-        openai_server_keyed: OpenAIServer) -> None:
+async def test_a_subworkflow_node_is_a_tool_with_its_inputs_schema(case: Case) -> None:
     child = {"name": "forecast", "description": "Forecast for a city and a number of days",
              "inputs": {"type": "object", "required": ["city", "days"],
                         "properties": {"city": {"type": "string"},
@@ -451,25 +467,26 @@ async def test_a_subworkflow_node_is_a_tool_with_its_inputs_schema(
              "nodes": [{"id": "f", "type": "transform",
                         "value": "{{ inputs.city }} for {{ inputs.days }} days: sunny"}],
              "outputs": {"text": "{{ nodes.f }}"}}
-    openai_server_keyed.script(tool_calls(("forecast", {"city": "Rome"})), text("Sunny."))
-    runtime = make_runtime(Calls(), {KEY_SECRET: API_KEY})
-    spec = {"name": "sub", "nodes": [
-        {"id": "agent", "type": "llm", "provider": "openai", "model": "gpt-4o-mini",
-         "base_url": f"{openai_server_keyed.url}/v1", "prompt": "Rome?",
-         "provider_options": {"api_key_secret": KEY_SECRET}},
-        {"id": "forecast", "type": "subworkflow", "spec": child, "inputs": {"days": 3}}],
-        "edges": [{"from": "forecast", "to": "agent", "kind": "ai_tool"}]}
+    case.server.script(tool_calls(("forecast", {"city": "Rome"})), text("Sunny."))
+    spec = case.spec(case.llm(prompt="Rome?"),
+                     {"id": "forecast", "type": "subworkflow", "spec": child,
+                      "inputs": {"days": 3}},
+                     edges=[{"from": "forecast", "to": "agent", "kind": "ai_tool"}])
 
-    events = [e async for e in runtime.stream(spec)]
+    result, events = await case.run(spec)
 
-    assert events[-1].type == "run.completed", events[-1].data
-    offered = openai_server_keyed.requests[0].json["tools"][0]["function"]
-    assert offered["name"] == "forecast"
-    assert offered["parameters"]["properties"] == {"city": {"type": "string"}}
-    assert offered["parameters"]["required"] == ["city"]
+    assert result.status == "completed", result.error
+    offered = case.offered_tools()["forecast"]
+    assert offered["description"] == "Forecast for a city and a number of days"
+    parameters = offered["parameters"]
+    assert list(parameters["properties"]) == ["city"]  # days is fixed by the node
+    assert parameters["properties"]["city"]["type"].lower() == "string"  # Gemini: STRING
+    assert parameters["required"] == ["city"]
     done = {e.node_id: e.data for e in of_type(events, "node.completed")}
     assert done["agent.tools.forecast[1]"]["output"] == {"text": "Rome for 3 days: sunny"}
     assert "agent.tools.forecast[1]/f" in done
+    assert "Rome for 3 days: sunny" in _request_text(case, 1)  # the result went back
+    assert result.outputs["out"]["text"] == "Sunny."  # type: ignore[index]
 
 
 async def test_subworkflow_tools_waiting_for_people_pause_together(
