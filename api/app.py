@@ -14,9 +14,11 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from fastapi import FastAPI
 
 from api.auth import Authenticator
+from api.body_limit import BodyLimit, BodyLimitMiddleware
 from api.metrics import HttpMetricsMiddleware, ServiceMetrics
 from api.problems import COMMON_RESPONSES, install_problem_handlers
 from api.routers import ROUTERS
+from api.routers.files import UPLOAD_PATH, upload_limit
 from api.run_owner import OwnerScopedResolver, OwnerScopedSecrets
 from api.state import ServiceState
 from shared.config import Settings, get_settings
@@ -79,6 +81,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=COMMON_RESPONSES,
     )
     app.state.metrics = metrics
+    # the body limit inside the metrics, so that its 413s are counted too
+    app.add_middleware(
+        BodyLimitMiddleware, default=BodyLimit(
+            settings.max_request_bytes, f"a request body may have at most "
+            f"{settings.max_request_bytes} bytes (GRAPHWRIGHT_MAX_REQUEST_BYTES)"),
+        routes={("POST", API_PREFIX + UPLOAD_PATH): upload_limit(settings.max_upload_bytes)})
     app.add_middleware(HttpMetricsMiddleware, metrics=metrics)
     install_problem_handlers(app)
     for router, prefixed in ROUTERS:

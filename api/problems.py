@@ -93,11 +93,12 @@ _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request",
 DEFAULT_STATUS = 422
 
 #: responses every route may give, for the OpenAPI document (400: a body that is not
-#: UTF-8 JSON cannot even be validated; FastAPI refuses it before any route runs)
+#: UTF-8 JSON cannot even be validated; FastAPI refuses it before any route runs; 413: a
+#: body past the limit, refused by ``api.body_limit`` before or while it is read)
 COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"model": Problem, "description": _TITLES[status],
              "content": {PROBLEM_JSON: {}}}
-    for status in (400, 401, 404, 422)
+    for status in (400, 401, 404, 413, 422)
 }
 
 

@@ -80,7 +80,11 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     jwt_user_claim: str = Field(default="sub", description="claim naming the graphwright user")
 
-    # Files
+    # Request bodies
+    max_request_bytes: int = Field(
+        default=4 * 1024 * 1024, ge=1,
+        description="largest request body the API reads (bytes; 413 past it); file "
+        "uploads have max_upload_bytes instead")
     max_upload_bytes: int = Field(default=50 * 1024 * 1024, ge=1,
                                   description="largest file POST /v1/files accepts (bytes)")
 

@@ -2,19 +2,18 @@
 
 Uploads are bounded before FastAPI parses them: Starlette spools a whole multipart body to
 a temporary file before any handler runs, so the limit is enforced on the request stream
-itself (``LimitedUploadRoute``), by Content-Length when given and by counting otherwise.
+itself, by the app's ``BodyLimitMiddleware`` with this route's own limit
+(``upload_limit``): by Content-Length when given and by counting otherwise.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import (
     APIRouter,
     Depends,
     File,
-    HTTPException,
     Query,
     Request,
     Response,
@@ -22,10 +21,9 @@ from fastapi import (
     status,
 )
 from fastapi.responses import FileResponse
-from fastapi.routing import APIRoute
-from starlette.types import Message
 
 from api.auth import CurrentUser
+from api.body_limit import BodyLimit
 from api.routers._responses import problems
 from api.services.files import FilesService, FileView
 from api.state import service_state
@@ -33,43 +31,16 @@ from shared.database.entities import Page
 
 #: room for the multipart boundaries and part headers around the file's bytes
 MULTIPART_OVERHEAD = 64 * 1024
+UPLOAD_PATH = "/files"
 
 
-class LimitedUploadRoute(APIRoute):
-    """Refuses a request body larger than the upload limit (413) while it arrives."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def limited(request: Request) -> Response:
-            if request.method != "POST":
-                return await handler(request)
-            limit = service_state(request).settings.max_upload_bytes
-            allowed = limit + MULTIPART_OVERHEAD
-            # an HTTPException, because FastAPI turns anything else raised while it parses
-            # the body into a 400
-            too_large = HTTPException(status.HTTP_413_CONTENT_TOO_LARGE,
-                                      f"a file may have at most {limit} bytes")
-            declared = request.headers.get("content-length", "")
-            if declared.isdigit() and int(declared) > allowed:
-                raise too_large
-            received = 0
-            receive = request.receive
-
-            async def counting() -> Message:
-                nonlocal received
-                message = await receive()
-                received += len(message.get("body", b""))
-                if received > allowed:
-                    raise too_large
-                return message
-
-            return await handler(Request(request.scope, counting))
-
-        return limited
+def upload_limit(max_upload_bytes: int) -> BodyLimit:
+    """The request body limit of an upload: the file and its multipart framing."""
+    return BodyLimit(max_upload_bytes + MULTIPART_OVERHEAD,
+                     f"a file may have at most {max_upload_bytes} bytes")
 
 
-router = APIRouter(tags=["files"], route_class=LimitedUploadRoute)
+router = APIRouter(tags=["files"])
 
 
 def _service(request: Request) -> FilesService:
@@ -79,7 +50,7 @@ def _service(request: Request) -> FilesService:
 Service = Annotated[FilesService, Depends(_service)]
 
 
-@router.post("/files", response_model=FileView, status_code=status.HTTP_201_CREATED,
+@router.post(UPLOAD_PATH, response_model=FileView, status_code=status.HTTP_201_CREATED,
              responses=problems(400, 413),
              summary="Upload a file (multipart/form-data, field 'file')")
 async def upload_file(file: Annotated[UploadFile, File(description="the file's bytes")],

@@ -1,10 +1,15 @@
-"""The app's foundation: probes, problem responses, authentication by API key."""
+"""The app's foundation: probes, problem responses, authentication by API key, request
+body limits."""
 
 from __future__ import annotations
 
+import json
+from collections.abc import AsyncIterator
+
 import httpx
 from fastapi import FastAPI
-from helpers.api_client import Caller, assert_problem, client_for
+from helpers.api_apps import AppFactory, greeting
+from helpers.api_client import Caller, assert_problem, client_for, new_caller
 
 from shared.database.repositories import UsersRepository
 
@@ -30,3 +35,40 @@ async def test_bad_or_missing_credentials_are_401(app: FastAPI, alice: Caller) -
         body = assert_problem(response, 401, "unauthenticated")
         assert response.headers["www-authenticate"] == "Bearer"
         assert "Bearer" in body["detail"]
+
+
+async def test_request_bodies_past_the_limit_are_413_problems(app_with: AppFactory) -> None:
+    async with app_with(max_request_bytes=2000, max_upload_bytes=10_000) as app:
+        async for caller in new_caller(app, "bodies"):
+            made = await caller.client.post("/v1/runs", json={"spec": greeting()})
+            assert made.status_code == 201, made.text
+            padded = {"spec": greeting(), "inputs": {"pad": "x" * 3000}}
+            body = assert_problem(await caller.client.post("/v1/runs", json=padded), 413,
+                                  "payload_too_large")
+            assert "2000" in body["detail"]
+            # refused by its Content-Length before anything runs, authentication included
+            async with client_for(app) as anonymous:
+                assert_problem(await anonymous.post("/v1/runs", json=padded), 413,
+                               "payload_too_large")
+            # chunked (no Content-Length): read until past the limit and no further
+            sent = 0
+
+            async def chunks() -> AsyncIterator[bytes]:
+                nonlocal sent
+                yield b'{"spec": ' + json.dumps(greeting()).encode()
+                for _ in range(1000):
+                    sent += 1
+                    yield b" " * 500
+                yield b"}"
+
+            chunked = await caller.client.post(
+                "/v1/runs", content=chunks(), headers={"content-type": "application/json"})
+            assert_problem(chunked, 413, "payload_too_large")
+            assert sent < 10
+            listed = (await caller.client.get("/v1/runs")).json()["items"]
+            assert [r["id"] for r in listed] == [made.json()["id"]]
+            # uploads have a limit of their own
+            upload = await caller.client.post("/v1/files", files={
+                "file": ("big.bin", b"x" * 5000, "application/octet-stream")})
+            assert upload.status_code == 201, upload.text
+

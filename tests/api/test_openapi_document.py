@@ -40,7 +40,7 @@ def test_every_operation_declares_its_success_and_problem_responses(app: FastAPI
                         "text/event-stream" not in content:
                     missing.append(f"{label} {code}: no response model")
             if path not in {"/healthz", "/readyz"}:
-                for code in ("401", "422"):
+                for code in ("401", "413", "422"):
                     declared = responses.get(code, {}).get("content", {})
                     if "application/problem+json" not in declared:
                         missing.append(f"{label}: {code} not declared as a problem")
