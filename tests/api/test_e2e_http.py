@@ -7,6 +7,7 @@ listed; the server then shuts down cleanly. On SQLite and Postgres."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,31 +59,28 @@ def _create_user(env: dict[str, str], name: str) -> str:
     return key
 
 
-@pytest.fixture
-def server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
-    """The API on a free port; yields (base URL, environment). Stopped with SIGTERM, as a
-    process manager would, and must shut down cleanly (lifespan exit, no traceback)."""
-    env = _environment(settings)
-    port = _free_port()
-    log = settings.data_dir / "uvicorn.log"
+@contextmanager
+def _serving(command: list[str], env: dict[str, str], log: Path, port: int,
+             probe: str = "/readyz") -> Iterator[str]:
+    """The API started by ``command`` on ``port``, once ``probe`` answers 200; yields its
+    base URL. Stopped with SIGTERM, as a process manager would, and must shut down cleanly
+    (lifespan exit, no traceback)."""
     with log.open("w") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "info", "--no-access-log"],
-            env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out,
+                                   stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
         while True:
             assert process.poll() is None, log.read_text()
             try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}{probe}", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             assert time.monotonic() < deadline, "the server did not start:\n" + log.read_text()
             time.sleep(0.1)
-        yield base, env
+        yield base
     finally:
         process.terminate()
         try:
@@ -93,6 +92,17 @@ def server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
     assert code in (0, -15), log.read_text()
     assert "Application shutdown complete." in log.read_text(), log.read_text()
     assert "Traceback" not in log.read_text(), log.read_text()
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[tuple[str, dict[str, str]]]:
+    """``uvicorn api.main:app`` on a free port; yields (base URL, environment)."""
+    env = _environment(settings)
+    port = _free_port()
+    command = [sys.executable, "-m", "uvicorn", "api.main:app", "--host", "127.0.0.1",
+               "--port", str(port), "--log-level", "info", "--no-access-log"]
+    with _serving(command, env, settings.data_dir / "uvicorn.log", port) as base:
+        yield base, env
 
 
 def _ok(response: httpx.Response, status: int = 200) -> Any:
@@ -183,3 +193,36 @@ def test_a_workflow_over_real_http(server: tuple[str, dict[str, str]]) -> None:
         assert by_node["no"]["status"] == "skipped"
         assert all(s["duration_ms"] is not None for s in steps)
         assert approver.get(f"/v1/runs/{paused['id']}").status_code == 404
+
+
+def test_graphwright_serve_runs_hello_over_http(settings: Settings, tmp_path: Path) -> None:
+    """``graphwright serve`` itself, the console script the README starts: on SQLite with
+    nothing but an empty GRAPHWRIGHT_DATA_DIR (database, checkpoints and secrets key made
+    on first start), on Postgres with its URLs. Once /healthz answers, a user made with
+    ``graphwright users create`` runs examples/hello.json ad hoc to completion."""
+    data_dir = tmp_path / "fresh"
+    if settings.is_sqlite:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_")}
+        env["GRAPHWRIGHT_DATA_DIR"] = str(data_dir)
+    else:
+        env = _environment(settings)
+    env["GRAPHWRIGHT_LOG_LEVEL"] = "info"  # the shutdown line the clean stop is judged by
+    port = _free_port()
+    command = [str(BIN / "graphwright"), "serve", "--port", str(port)]
+    with _serving(command, env, tmp_path / "serve.log", port, probe="/healthz") as base:
+        key = _create_user(env, f"serve-{uuid.uuid4().hex[:8]}")
+        with httpx.Client(base_url=base, timeout=30,
+                          headers={"Authorization": f"Bearer {key}"}) as api:
+            assert _ok(api.get("/readyz"))["status"] == "ok"
+            spec = json.loads((ROOT / "examples" / "hello.json").read_text())
+            run = _ok(api.post("/v1/runs", json={"spec": spec,
+                                                 "inputs": {"name": "  ada lovelace "}}), 201)
+            assert run["status"] == "completed", run
+            assert run["outputs"] == {
+                "greeting": "Hello, Ada Lovelace! 11 letters, what a grand name.",
+                "letters": 11}
+            assert _ok(api.get(f"/v1/runs/{run['id']}/steps"))["items"][0]["node_id"] == \
+                "tidy"
+    if settings.is_sqlite:
+        assert {"graphwright.db", "checkpoints.sqlite", "secrets.key"} <= \
+            {p.name for p in data_dir.iterdir()}

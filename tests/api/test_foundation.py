@@ -5,12 +5,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from helpers.api_apps import AppFactory, greeting
 from helpers.api_client import Caller, assert_problem, client_for, new_caller
+from helpers.service_db import drop_tables, empty_database
 
+from shared.config import Settings
 from shared.database.repositories import UsersRepository
 
 
@@ -72,3 +76,21 @@ async def test_request_bodies_past_the_limit_are_413_problems(app_with: AppFacto
                 "file": ("big.bin", b"x" * 5000, "application/octet-stream")})
             assert upload.status_code == 201, upload.text
 
+
+async def test_readyz_is_503_when_the_database_cannot_answer(
+        app_with: AppFactory, settings: Settings, request: pytest.FixtureRequest,
+        tmp_path: Path) -> None:
+    """What /readyz checks is a query on a migrated table: once the tables are gone (the
+    database dropped under the app), it answers 503 and says why."""
+    backend = "postgres" if settings.database_url.startswith("postgres") else "sqlite"
+    session = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
+    with empty_database(backend, tmp_path / "own", session) as url:
+        async with app_with(database_url=url) as app, client_for(app) as client:
+            assert (await client.get("/readyz")).status_code == 200
+            drop_tables(url)
+            ready = await client.get("/readyz")
+            assert (await client.get("/healthz")).status_code == 200
+    assert ready.status_code == 503, ready.text
+    body = ready.json()
+    assert body["status"] == "unavailable"
+    assert body["checks"]["database"] not in ("", "ok")

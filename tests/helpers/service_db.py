@@ -12,8 +12,11 @@ Conftests that need it import ``database_url`` (importing a fixture registers it
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
 
 import pytest
 
@@ -33,25 +36,55 @@ def schema_of(url: str) -> str | None:
     return query or None
 
 
+@contextmanager
+def empty_database(backend: str, directory: Path, session_url: str | None) -> Iterator[str]:
+    """The URL of a database of its own, not migrated yet: a SQLite file in ``directory``,
+    or a schema of its own in the session's Postgres database (``session_url``), dropped
+    afterwards."""
+    if backend == "sqlite":
+        directory.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite://{directory / 'graphwright.db'}"
+        return
+    import psycopg
+
+    assert session_url is not None, "Postgres needs the session's database"
+    name = f"gw_mod_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(session_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{name}"')
+    try:
+        yield f"{session_url.replace('postgresql://', 'postgres://', 1)}?schema={name}"
+    finally:
+        with psycopg.connect(session_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def drop_tables(url: str) -> None:
+    """Take the service's tables away from under a running app (the database stays up):
+    every table of the SQLite file, or the Postgres schema."""
+    schema = schema_of(url)
+    if schema is None:
+        path = url.removeprefix("sqlite://")
+        with closing(sqlite3.connect(path)) as conn:
+            tables = [row[0] for row in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND name NOT LIKE 'sqlite_%'")]
+            for table in tables:
+                conn.execute(f'DROP TABLE "{table}"')
+            conn.commit()
+        return
+    import psycopg
+
+    session_url = url.partition("?")[0].replace("postgres://", "postgresql://", 1)
+    with psycopg.connect(session_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
 @pytest.fixture(scope="module", params=DATABASE_BACKENDS)
 def database_url(request: pytest.FixtureRequest,
                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A migrated database for this module: ``sqlite:///...`` or ``postgres://...``."""
-    if request.param == "sqlite":
-        url = f"sqlite://{tmp_path_factory.mktemp('db') / 'graphwright.db'}"
+    session_url = (str(request.getfixturevalue("postgres_url"))
+                   if request.param == "postgres" else None)
+    with empty_database(request.param, tmp_path_factory.mktemp("db"), session_url) as url:
         asyncio.run(_migrate(url))
         yield url
-        return
-    import psycopg
-
-    session_url = str(request.getfixturevalue("postgres_url"))
-    name = f"gw_mod_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(session_url, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{name}"')
-    url = f"{session_url.replace('postgresql://', 'postgres://', 1)}?schema={name}"
-    try:
-        asyncio.run(_migrate(url))
-        yield url
-    finally:
-        with psycopg.connect(session_url, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
