@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from fakes import text, tool_calls
+from fakes import server_error, text, tool_calls
 from fixtures_llm import PROVIDERS, Case, dumped, of_type, provider_case
 
 from workflow_compiler.llm.tool_adapters import needs_approval
@@ -85,3 +85,29 @@ def test_validation_accepts_exactly_the_names_that_pause() -> None:
     for listed in ("math.add", "math_mean", "agent"):
         assert [i.code for i in check_spec(spec(listed))] == ["unknown_tool"], listed
         assert not needs_approval("math_sum", [listed]) and not needs_approval("lookup", [listed])
+
+
+async def test_a_retry_after_an_approval_asks_again_for_its_own_calls(case: Case) -> None:
+    """A retried attempt calls the model afresh; an answer given about the call of the
+    attempt before must not let the new call (other arguments) run."""
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"})), server_error(500),
+                       tool_calls(("weather_now", {"city": "Oslo"})), text("Both sunny."))
+    spec = case.spec(case.llm(tools=["weather.now"], require_approval=["weather.now"]))
+
+    paused, _ = await case.run(spec)
+    assert paused.interrupts[0].payload["tool_call"]["args"] == {"city": "Paris"}
+    again, second = await case.resume(paused.run_id, {"by": "a", "decision": "approve"})
+
+    assert again.status == "paused", again.error  # not run on the Paris approval
+    assert again.interrupts[0].payload["tool_call"]["args"] == {"city": "Oslo"}
+    assert len(of_type(second, "node.retrying", "agent")) == 1
+    ran = [e.data["tool_call"]["args"] for e in of_type(second, "node.started")
+           if "tool_call" in e.data]
+    assert ran == [{"city": "Paris"}]
+    done, third = await case.resume(paused.run_id, {"by": "a", "decision": "reject"})
+
+    assert done.status == "completed", done.error
+    assert [e.data["tool_call"]["args"] for e in of_type(third, "node.started")
+            if "tool_call" in e.data] == []
+    assert [e.data["tool_call"]["args"] for e in of_type(third, "node.skipped")] == [
+        {"city": "Oslo"}]

@@ -198,7 +198,13 @@ class AgentRun:
         return f"{self.node.id}.tools.{name}[{count}]"
 
     def approval(self, call: dict[str, Any]) -> dict[str, Any]:
-        """Pause for a person to allow ``call``; returns their checked response."""
+        """Pause for a person to allow ``call``; returns their checked response.
+
+        A retry of the node (attempt 2 or later) never takes an answer handed back: the
+        answers were given before the attempt began, about the calls of an earlier one,
+        and LangGraph hands them back by position while the retry's model calls are made
+        afresh (it restarts the interrupt count on a retry, not the task count), so an
+        approval of one call would let a different one run. The retry asks again."""
         from workflow_compiler.errors import InvalidResponseError
         from workflow_compiler.nodes.human import check_approval_response
 
@@ -211,8 +217,11 @@ class AgentRun:
             "max_rejections": 1, "responses": [], "due_at": None, "notify": [],
             "tool_call": call,
         }
+        stale = self.ctx.attempt > 1
         while True:
             value = interrupt(payload)
+            if stale:
+                continue  # about another attempt's call: the next interrupt() pauses
             response = value.get("response") if isinstance(value, dict) else None
             try:
                 return check_approval_response(payload, response)
