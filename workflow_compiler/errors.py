@@ -114,6 +114,20 @@ class SubworkflowNotFoundError(GraphwrightError):
     code = "subworkflow_not_found"
 
 
+class UnknownFileError(GraphwrightError):
+    """A file input names no file the caller may use (none by that id, or another
+    user's: the two look the same). Raised before a run is registered."""
+
+    code = "unknown_file"
+
+
+class FileInputsError(GraphwrightError):
+    """A file input holds something other than a file reference (a descriptor object
+    cannot be passed in: only the resolver makes descriptors)."""
+
+    code = "invalid_inputs"
+
+
 @dataclass(slots=True)
 class ErrorInfo:
     """The serialisable form of a failure, as stored in outputs, events and run records."""

@@ -23,6 +23,7 @@ from workflow_compiler.compiler.plan import GraphPlan, build_plan, control_node_
 from workflow_compiler.expressions import CompiledValue, compile_value
 from workflow_compiler.graph.topology import Topology, build_topology
 from workflow_compiler.nodes.base import ValidationContext
+from workflow_compiler.spec.file_inputs import FileSlot, find_file_inputs, run_view
 from workflow_compiler.spec.models import MapNode, WorkflowSpec
 
 Graph = CompiledStateGraph[Any, Any, Any, Any]
@@ -38,6 +39,7 @@ class CompiledWorkflow:
     outputs: CompiledValue
     body_output: CompiledValue | None = None
     _inputs_validator: Any = None
+    _file_slots: tuple[FileSlot, ...] | None = None
     _builder: Any = None
     #: id(checkpointer) -> id(store) (0: none) -> graph; a bound graph holds both objects,
     #: so their ids stay unique while cached. ``_bound.pop(id(saver))`` drops a saver's graphs.
@@ -61,12 +63,21 @@ class CompiledWorkflow:
                 by_store[store_key] = graph
         return graph
 
+    @property
+    def file_slots(self) -> tuple[FileSlot, ...]:
+        """Where the inputs hold files (``"format": "file"``), found once."""
+        if self._file_slots is None:
+            self._file_slots = find_file_inputs(self.spec.inputs).slots
+        return self._file_slots
+
     def input_errors(self, inputs: Any, limit: int = 5) -> list[str]:
-        """Why ``inputs`` do not satisfy the spec's input schema (the validator is built once)."""
+        """Why ``inputs`` do not satisfy the spec's input schema as the run sees it (file
+        inputs hold descriptors, see ``spec.file_inputs``); the validator is built once."""
         from jsonschema import Draft202012Validator
 
         if self._inputs_validator is None:
-            self._inputs_validator = Draft202012Validator(self.spec.inputs)
+            self._inputs_validator = Draft202012Validator(
+                run_view(self.spec.inputs, self.file_slots))
         errors = sorted(self._inputs_validator.iter_errors(inputs), key=lambda e: list(e.path))
         return [("/" + "/".join(str(p) for p in e.path) if e.path else "(root)")
                 + f": {e.message}" for e in errors[:limit]]

@@ -11,7 +11,6 @@ from workflow_compiler.errors import (
     SpecIssue,
     SpecValidationError,
 )
-from workflow_compiler.nodes._common import validation_errors
 from workflow_compiler.nodes.base import NodeContext, NodeResult, ValidationContext, register
 from workflow_compiler.spec.models import NodeBase, SubworkflowNode
 
@@ -70,7 +69,7 @@ async def run_subworkflow(
             f"subworkflow {node.workflow or '(inline)'} is invalid: {exc.message}",
             code="invalid_subworkflow", details={"errors": exc.to_dict()["errors"]},
         ) from None
-    errors = validation_errors(child.spec.inputs, inputs)
+    errors = child.input_errors(inputs)  # file inputs: the parent passes descriptors
     if errors:
         raise NodeExecutionError(
             "subworkflow inputs do not match its input schema: " + "; ".join(errors),

@@ -283,7 +283,11 @@ class WorkflowSpec(_Strict):
     name: str = Field(pattern=NAME_PATTERN, max_length=200)
     description: str | None = Field(None, max_length=10000)
     inputs: dict[str, Any] = Field(
-        default_factory=lambda: {"type": "object"}, description="JSON Schema of the inputs"
+        default_factory=lambda: {"type": "object"},
+        description='JSON Schema of the inputs. A property declared "format": "file" (type '
+        '"string" or none; or a list of them: "items": {"format": "file"}) is a file input: '
+        "the caller gives a file reference (an uploaded file's id, @PATH on the CLI) and the "
+        "run sees the file's descriptor: id, name, content_type, size, sha256, path",
     )
     nodes: list[AnyNode] = Field(min_length=1)
     edges: list[Edge] = Field(default_factory=list)

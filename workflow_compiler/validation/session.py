@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow_compiler.nodes.base import NodeExecutor, ValidationContext, registered_types
+from workflow_compiler.spec.file_inputs import find_file_inputs, run_view
 from workflow_compiler.spec.models import WorkflowSpec
 from workflow_compiler.validation.ai_edges import check_llm_tools, check_tool_only_node
 from workflow_compiler.validation.availability import AFTER_ALL, compute_availability
@@ -50,7 +51,7 @@ class Session:
         scope = SpecScope(base)
         inputs = raw.get("inputs")
         if isinstance(inputs, dict) and check_schema(inputs, pointer(base, "inputs"), self.log):
-            scope.inputs_schema = inputs
+            scope.inputs_schema = self._check_file_inputs(inputs, pointer(base, "inputs"))
         nodes, edges = raw.get("nodes"), raw.get("edges", [])
         if not isinstance(nodes, list) or not nodes:
             return SpecResult(header, None)
@@ -62,6 +63,13 @@ class Session:
             for site in strings_in(outputs, pointer(base, "outputs"), secrets_allowed=False):
                 self.templates.check(site, reader, scope)
         return SpecResult(header, level)
+
+    def _check_file_inputs(self, inputs: dict[str, Any], path: str) -> dict[str, Any]:
+        """Report bad file declarations; the schema templates read (files as descriptors)."""
+        declared = find_file_inputs(inputs)
+        for problem in declared.problems:
+            self.log.add(problem.code, problem.message, path + problem.path, None, problem.hint)
+        return run_view(inputs, declared.slots)
 
     def check_level(
         self, nodes: list[Any], edges: list[Any], path: str, scope: SpecScope,
