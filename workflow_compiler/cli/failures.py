@@ -60,7 +60,8 @@ _USER_ERRORS: tuple[type[GraphwrightError], ...] = (
 
 
 def exit_code_for(exc: GraphwrightError) -> ExitCode:
-    if isinstance(exc, _USER_ERRORS) or exc.code in {"invalid_inputs", "invalid_spec"}:
+    if isinstance(exc, _USER_ERRORS) or exc.code in {"invalid_inputs", "invalid_spec",
+                                                     "unknown_file"}:
         return ExitCode.INVALID
     return ExitCode.FAILED
 

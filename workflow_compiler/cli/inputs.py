@@ -2,7 +2,9 @@
 
 Values are JSON when they parse as JSON (so ``n=3`` is a number and ``tags=["a"]`` a list)
 and plain strings otherwise, so the common case needs no quoting; dotted keys build nested
-objects because shells make typing JSON objects painful.
+objects because shells make typing JSON objects painful. A file input (``"format":
+"file"``) takes ``@PATH``, a local file relative to the working directory, which the run
+sees as its descriptor (``with_local_files``).
 """
 
 from __future__ import annotations
@@ -10,11 +12,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from workflow_compiler.cli.failures import CliError
+
+if TYPE_CHECKING:
+    from workflow_compiler.compiler.cache import WorkflowCompiler
 
 
 def parse_value(text: str) -> Any:
@@ -65,3 +70,18 @@ def collect_inputs(inputs_file: Path | None, assignments: Iterable[str]) -> dict
     for assignment in assignments:
         apply_assignment(inputs, assignment)
     return inputs
+
+
+async def with_local_files(compiler: WorkflowCompiler, spec: object, inputs: dict[str, Any]
+                           ) -> dict[str, Any]:
+    """``inputs`` with each file input's ``@PATH`` replaced by the local file's descriptor
+    (``unknown_file`` when there is no such file); the spec is compiled once, here."""
+    from workflow_compiler.errors import FileInputsError, UnknownFileError
+    from workflow_compiler.files import LocalFiles, resolve_file_inputs
+
+    slots = compiler.compile(spec).file_slots
+    files = LocalFiles(Path.cwd())
+    try:
+        return await resolve_file_inputs(slots, inputs, files)
+    except (FileInputsError, UnknownFileError) as exc:
+        raise CliError(f"{exc.code}: {exc.message} ({files.hint})") from None

@@ -16,7 +16,7 @@ import click
 from workflow_compiler.cli.embedded import Engine, embedded_engine, new_run_id, resolve_run_id
 from workflow_compiler.cli.failures import CliError, ExitCode
 from workflow_compiler.cli.hints import current_user, paused_report
-from workflow_compiler.cli.inputs import collect_inputs
+from workflow_compiler.cli.inputs import collect_inputs, with_local_files
 from workflow_compiler.cli.options import (
     build_storage,
     follow_options,
@@ -57,7 +57,8 @@ def _session(engine: Engine, run_id: str, *, json_mode: bool, no_prompt: bool,
 @SPEC_ARGUMENT
 @click.option("--input", "-i", "assignments", multiple=True, metavar="KEY=VALUE",
               help="An input value: JSON if it parses, else a string; dotted keys nest "
-                   "(a.b=1). Repeatable; overrides --inputs-file.")
+                   "(a.b=1); a file input takes @PATH (doc=@./report.pdf). Repeatable; "
+                   "overrides --inputs-file.")
 @click.option("--inputs-file", type=click.Path(dir_okay=False, path_type=Path),
               metavar="FILE", help="Inputs as a JSON or YAML object.")
 @storage_options
@@ -74,6 +75,7 @@ def run(spec: Path, assignments: tuple[str, ...], inputs_file: Path | None,
     with embedded_engine(storage, workflows_dir=directory) as engine:
         run_id = new_run_id()
         runtime = engine.runtime
+        inputs = engine.call(with_local_files(runtime.compiler, raw, inputs))
         session = _session(engine, run_id, json_mode=json_mode, no_prompt=no_prompt,
                            max_wait=max_wait, workflows_dir=hint_dir)
         return session.follow(lambda: drain(runtime.stream(raw, inputs, run_id=run_id)))
