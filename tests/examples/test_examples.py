@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -25,6 +28,7 @@ import pytest
 
 from workflow_compiler.compiler.cache import WorkflowCompiler
 from workflow_compiler.errors import InvalidResponseError
+from workflow_compiler.files import LocalFiles, resolve_file_inputs
 from workflow_compiler.nodes.base import ValidationContext
 from workflow_compiler.runtime import RunEvent, RunResult, WorkflowRuntime
 from workflow_compiler.runtime.checkpointers import open_checkpointer
@@ -435,6 +439,49 @@ async def test_batch_subworkflow(runtime: WorkflowRuntime) -> None:
                   {"sku": "EF-3", "amount": 20.0, "bulk": False}],
         "total": 38.25,
     }
+
+
+# --------------------------------------------------------------------------- file inputs
+
+#: the README's command, run from the repository root
+FILE_REPORT_CLI = ["run", "examples/file_report.json", "--input",
+                   "report=@examples/data/q3_sales.csv", "--input",
+                   'attachments=["@examples/data/notes.txt"]', "--json"]
+FILE_REPORT_OUTPUTS = {
+    "summary": "q3_sales.csv: 54 bytes of text/csv, 1 attachment(s)",
+    "report": {"name": "q3_sales.csv", "bytes": 54, "content_type": "text/csv",
+               "fingerprint": "bee5a3573cda"},
+    "attachments": ["notes.txt (23 bytes)"],
+}
+
+
+async def test_file_report(runtime: WorkflowRuntime) -> None:
+    slots = runtime.compiler.compile(load("file_report")).file_slots
+    inputs = await resolve_file_inputs(
+        slots, {"report": "@examples/data/q3_sales.csv",
+                "attachments": ["@examples/data/notes.txt"]}, LocalFiles(EXAMPLES.parent))
+    assert inputs["report"]["sha256"].startswith("bee5a3573cda")
+    result, events = await run(runtime, "file_report", inputs)
+    assert result.status == "completed", result.error
+    assert result.outputs == FILE_REPORT_OUTPUTS
+    assert count(events, "list_attachments") == 1
+
+    alone = await resolve_file_inputs(slots, {"report": "@examples/data/notes.txt"},
+                                      LocalFiles(EXAMPLES.parent))
+    result, _ = await run(runtime, "file_report", alone)
+    assert result.outputs["summary"] == "notes.txt: 23 bytes of text/plain, 0 attachment(s)"
+
+
+def test_file_report_from_the_cli(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRAPHWRIGHT_")}
+    env["GRAPHWRIGHT_HOME"] = str(tmp_path)
+    graphwright = Path(sys.executable).parent / "graphwright"
+    done = subprocess.run([str(graphwright), *FILE_REPORT_CLI], capture_output=True, text=True,
+                          cwd=EXAMPLES.parent, env=env, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    completed = json.loads(done.stdout.splitlines()[-1])
+    assert completed["type"] == "run.completed"
+    assert completed["data"]["outputs"] == FILE_REPORT_OUTPUTS
 
 
 async def test_greeter_runs_on_its_own(runtime: WorkflowRuntime) -> None:
