@@ -23,6 +23,7 @@ from uuid import UUID
 from fastapi import Request
 
 from api.problems import ForbiddenError
+from api.services.file_inputs import with_file_inputs
 from api.services.run_streams import RunStreams, sse_body
 from api.services.runs_execution import RunTasks
 from api.services.runs_models import (
@@ -121,6 +122,7 @@ class RunsService:
         """A run of the workflow's published version (else its latest, or ``version``)."""
         key = _idempotency_key(body.idempotency_key, header_key)
         version = await self.versions.resolve(user.id, workflow_id, body.version)
+        body = await with_file_inputs(self.runtime, user.id, version.spec, body)
         self._check_inputs(version.spec, body.inputs)
         run, created = await self.runs.create(user.id, version=version, inputs=body.inputs,
                                               idempotency_key=key)
@@ -131,6 +133,7 @@ class RunsService:
         """A run of an unsaved spec: validated by the compiler (422 lists every problem),
         stored with the run (``RunsRepository.create(spec=...)``)."""
         key = _idempotency_key(body.idempotency_key, header_key)
+        body = await with_file_inputs(self.runtime, user.id, body.spec, body)
         self._check_inputs(body.spec, body.inputs)
         run, created = await self.runs.create(user.id, spec=body.spec, inputs=body.inputs,
                                               idempotency_key=key)

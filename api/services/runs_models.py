@@ -30,9 +30,17 @@ class _Body(RequestBody):
     """Unknown fields and NUL characters are refused (see ``api.services.bodies``)."""
 
 
+#: what the OpenAPI document says of a run's ``inputs``
+INPUTS_DESCRIPTION = (
+    "checked against the spec's input schema. A file input (a property declared "
+    '"format": "file") takes the id of one of your files (POST /v1/files), or a list of '
+    "ids for a list of files; the run sees, and stores, each file's descriptor (id, name, "
+    "content_type, size, sha256, path: null). An id that is unknown, malformed or another "
+    "user's is a 422 unknown_file and nothing is stored")
+
+
 class StartRunIn(_Body):
-    inputs: dict[str, Any] = Field(default_factory=dict,
-                                   description="checked against the spec's input schema")
+    inputs: dict[str, Any] = Field(default_factory=dict, description=INPUTS_DESCRIPTION)
     version: int | None = Field(default=None, ge=1, le=MAX_INT,
                                 description="a version number; default: published, else latest")
     mode: RunMode = Field(default="sync", description=(
@@ -46,7 +54,7 @@ class StartRunIn(_Body):
 
 class AdHocRunIn(_Body):
     spec: dict[str, Any] = Field(description="a workflow spec (validated by the compiler)")
-    inputs: dict[str, Any] = Field(default_factory=dict)
+    inputs: dict[str, Any] = Field(default_factory=dict, description=INPUTS_DESCRIPTION)
     mode: RunMode = "sync"
     idempotency_key: str | None = Field(default=None, min_length=1, max_length=255)
 
