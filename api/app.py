@@ -35,6 +35,7 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
     from workflow_compiler.compiler.cache import WorkflowCompiler
     from workflow_compiler.nodes.base import ValidationContext
     from workflow_compiler.runtime.checkpointers import open_checkpointer
+    from workflow_compiler.runtime.retention import Retention
     from workflow_compiler.runtime.runtime import WorkflowRuntime
     from workflow_compiler.runtime.stores import open_store
     from workflow_compiler.services import RuntimeServices
@@ -52,7 +53,8 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
             context=ValidationContext(tool_names=services.tools.names()))
         runtime = WorkflowRuntime(checkpointer=checkpointer, store=TortoiseRunStore(),
                                   services=services, compiler=compiler, memory_store=memory,
-                                  durability=settings.checkpoint_durability)
+                                  durability=settings.checkpoint_durability,
+                                  retention=Retention(mode=settings.checkpoint_retention))
         yield ServiceState(settings=settings, runtime=runtime,
                            authenticator=Authenticator(settings))
 

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
         "step) or 'exit' (when a run pauses or ends: about twice the sync-run throughput "
         "on Postgres; forks start from pauses and ends)",
     )
+    checkpoint_retention: Literal["all", "latest", "none"] = Field(
+        default="all",
+        description="what a finished run keeps of its checkpoints: 'all', 'latest' (the "
+        "last one), or 'none' for completed and cancelled runs (failed and paused runs "
+        "keep theirs). With durability 'exit', 'none' keeps a run that completes in one "
+        "drive off the checkpointer entirely: the fastest sync runs",
+    )
     files_dir: Path | None = Field(default=None,
                                    description="uploaded files; default <data_dir>/files")
     secrets_key: SecretStr | None = Field(

@@ -1,5 +1,5 @@
 """Checkpoint retention (DESIGN section 3): keep all, keep the latest after completion,
-or drop a finished run's checkpoints after a TTL.
+drop a finished run's checkpoints after a TTL, or keep none once a run completed.
 
 Only Postgres implements LangGraph's ``aprune``; for the other savers "keep latest" is
 done generically (read the latest checkpoint, delete the thread, write it back), which is
@@ -14,10 +14,19 @@ from typing import Any, Literal
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 
+#: finished runs whose checkpoints retention "none" keeps: a failed run may be forked
+#: (retried) from where it failed; a completed or cancelled one has nothing left to do
+KEPT_BY_NONE = frozenset({"failed"})
+
 
 @dataclass(frozen=True, slots=True)
 class Retention:
-    mode: Literal["all", "latest", "ttl"] = "all"
+    """``all``: keep every checkpoint; ``latest``: keep the last one of a finished run;
+    ``ttl``: drop a finished run's checkpoints ``ttl`` after it ended; ``none``: a run
+    that completes or is cancelled keeps none (its events, steps and outputs remain; a
+    paused or failed run keeps its checkpoints)."""
+
+    mode: Literal["all", "latest", "ttl", "none"] = "all"
     ttl: timedelta | None = None  # with mode "ttl": how long a finished run keeps them
 
 

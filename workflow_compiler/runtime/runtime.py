@@ -41,7 +41,8 @@ from workflow_compiler.runtime.records import (
     RunRecord,
     RunResult,
 )
-from workflow_compiler.runtime.retention import Retention, expired, keep_latest
+from workflow_compiler.runtime.retention import KEPT_BY_NONE, Retention, expired, keep_latest
+from workflow_compiler.runtime.staging import StagedSaver
 from workflow_compiler.runtime.store import MemoryRunStore, RunStore
 from workflow_compiler.services import RuntimeServices
 from workflow_compiler.spec.durations import parse_duration
@@ -84,17 +85,24 @@ class WorkflowRuntime:
         after every superstep, so a run can be forked from any step. ``exit``: when the
         run pauses or ends only, so a fork starts from a pause or the end; a pause still
         keeps everything done before it. On a database-backed checkpointer ``exit`` costs
-        one checkpoint per drive instead of one per step (the service's throughput knob)."""
+        one checkpoint per drive instead of one per step (the service's throughput knob).
+        With ``exit`` and ``Retention(mode="none")`` as well, a new run's checkpoints stay
+        in memory unless it pauses or fails (``runtime.staging``): a run that completes
+        in one drive never touches the checkpointer's database."""
         from langgraph.checkpoint.memory import InMemorySaver
         from langgraph.store.memory import InMemoryStore
 
-        self.checkpointer: BaseCheckpointSaver[Any] = checkpointer or InMemorySaver()
+        self.retention = retention or Retention()
+        saver: BaseCheckpointSaver[Any] = checkpointer or InMemorySaver()
+        if durability == "exit" and self.retention.mode == "none" \
+                and not isinstance(saver, InMemorySaver | StagedSaver):
+            saver = StagedSaver(saver)
+        self.checkpointer: BaseCheckpointSaver[Any] = saver
         self.memory_store: BaseStore = memory_store if memory_store is not None \
             else InMemoryStore()
         self.store: RunStore = store or MemoryRunStore()
         self.services = services or RuntimeServices()
         self.compiler = compiler or WorkflowCompiler()
-        self.retention = retention or Retention()
         self.durability: Durability | None = durability
         self._active: dict[str, asyncio.Task[Any]] = {}
         self._cancelled: set[str] = set()
@@ -114,11 +122,21 @@ class WorkflowRuntime:
     ) -> RunResult:
         """Run until the run completes, fails or pauses; events are still recorded (and
         reach subscribers as they happen), but are not handed back one by one."""
+        return _result_of(await self.execute(spec, inputs, run_id=run_id, last_seq=last_seq))
+
+    async def execute(
+        self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
+        last_seq: int = 0,
+    ) -> RunRecord:
+        """``start``, answering with the run's whole record as the drive stored it (its
+        timings, usage and last event number too), without reading it back."""
         run_id = run_id or _new_id()  # not "the last started": starts may overlap
-        async with aclosing(self._start(spec, inputs, run_id, last_seq, live=False)) as drive:
+        out: list[RunRecord] = []
+        async with aclosing(self._start(spec, inputs, run_id, last_seq, live=False, out=out)
+                            ) as drive:
             async for _ in drive:
                 pass
-        return await self.result(run_id)
+        return out[0]
 
     async def stream(
         self, spec: object, inputs: dict[str, Any] | None = None, *, run_id: str | None = None,
@@ -134,7 +152,7 @@ class WorkflowRuntime:
 
     async def _start(
         self, spec: object, inputs: dict[str, Any] | None, run_id: str | None, last_seq: int,
-        *, live: bool,
+        *, live: bool, out: list[RunRecord] | None = None,
     ) -> AsyncGenerator[RunEvent, None]:
         compiled = self.compiler.compile(spec)
         inputs = dict(inputs or {})
@@ -152,9 +170,11 @@ class WorkflowRuntime:
                            created_at=now, started_at=now, last_seq=last_seq)
         raw = spec if isinstance(spec, dict) else compiled.spec.model_dump(by_alias=True)
         await self.store.create(record, raw)
+        if isinstance(self.checkpointer, StagedSaver):
+            self.checkpointer.stage(run_id)
         graph_input = {"inputs": inputs, "run": {"id": run_id, "started_at": now}, "path": ""}
         async with aclosing(
-            self._drive(compiled, record, graph_input, "run.started", {}, live=live)
+            self._drive(compiled, record, graph_input, "run.started", {}, live=live, out=out)
         ) as drive:
             async for event in drive:
                 yield event
@@ -179,10 +199,12 @@ class WorkflowRuntime:
     async def resume(
         self, run_id: str, response: Any, *, interrupt_id: str | None = None
     ) -> RunResult:
-        async with aclosing(self._resume(run_id, response, interrupt_id, live=False)) as drive:
+        out: list[RunRecord] = []
+        async with aclosing(self._resume(run_id, response, interrupt_id, live=False, out=out)
+                            ) as drive:
             async for _ in drive:
                 pass
-        return await self.result(run_id)
+        return _result_of(out[0])
 
     async def stream_resume(
         self, run_id: str, response: Any, *, interrupt_id: str | None = None
@@ -192,7 +214,8 @@ class WorkflowRuntime:
                 yield event
 
     async def _resume(
-        self, run_id: str, response: Any, interrupt_id: str | None, *, live: bool
+        self, run_id: str, response: Any, interrupt_id: str | None, *, live: bool,
+        out: list[RunRecord] | None = None,
     ) -> AsyncGenerator[RunEvent, None]:
         async with self._lock(run_id):  # concurrent answers see each other's effect
             record, compiled = await self._paused(run_id)
@@ -201,7 +224,7 @@ class WorkflowRuntime:
             async with aclosing(self._drive(
                 compiled, record, Command(resume={target.id: value}), "run.resumed",
                 {"interrupt_id": target.id, "node_id": target.node_id, "kind": target.kind},
-                live=live,
+                live=live, out=out,
             )) as drive:
                 async for event in drive:
                     yield event
@@ -317,13 +340,11 @@ class WorkflowRuntime:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
             return await self.result(run_id)
-        await self._finish(record, "cancelled", "run.cancelled", {}, emit=None)
+        await self._cancel_idle(record)
         return await self.result(run_id)
 
     async def result(self, run_id: str) -> RunResult:
-        record = await self._record(run_id)
-        return RunResult(run_id=run_id, status=record.status, outputs=record.outputs,
-                         error=record.error, interrupts=record.interrupts)
+        return _result_of(await self._record(run_id))
 
     async def get_run(self, run_id: str) -> RunRecord:
         return await self._record(run_id)
@@ -449,10 +470,12 @@ class WorkflowRuntime:
         opening_data: dict[str, Any],
         *,
         live: bool = True,
+        out: list[RunRecord] | None = None,
     ) -> AsyncGenerator[RunEvent, None]:
         """Drive the graph until it ends or pauses. ``live``: node events come through
         LangGraph's custom stream and are yielded as they happen; otherwise they go to a
-        sink (recorded and sent to subscribers, not yielded), which costs far less."""
+        sink (recorded and sent to subscribers, not yielded), which costs far less.
+        ``out`` receives the record as the drive committed it (callers need no re-read)."""
         run_id = record.run_id
         seq = record.last_seq
         pending: list[RunEvent] = []
@@ -486,11 +509,15 @@ class WorkflowRuntime:
                 await self.store.append_events(list(pending))
                 pending.clear()
 
-        if record.status != "running":
-            _check_transition(record.status, "running")
-            record.status = "running"
         # A resumed node runs again from its start; it was already reported as started.
         resumed = {i.node_id for i in record.interrupts}
+        if record.status != "running":
+            # A resume: the store shows the run running while it runs (a start's record
+            # is created running), so the drive's outcome is always judged from running.
+            _check_transition(record.status, "running")
+            record.status = "running"
+            record.interrupts = []
+            await self.store.save(record)
         record.interrupts = []
         yield make(opening, None, opening_data)
         graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
@@ -503,93 +530,126 @@ class WorkflowRuntime:
         if current is not None:
             self._active[run_id] = current
         outcome: tuple[str, str, dict[str, Any]]
+        concluded = False
         try:
-            final: Any = None
-            async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
-                if live:
-                    async for _ns, chunk in graph.astream(
-                        graph_input, config, context=context,
-                        stream_mode="custom", subgraphs=True, durability=self.durability,
-                    ):
-                        event = accept(chunk)
-                        if event is not None:
-                            yield event
-                            if len(pending) >= EVENT_FLUSH_EVERY:
-                                await flush()
+            try:
+                final: Any = None
+                async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
+                    if live:
+                        async for _ns, chunk in graph.astream(
+                            graph_input, config, context=context,
+                            stream_mode="custom", subgraphs=True, durability=self.durability,
+                        ):
+                            event = accept(chunk)
+                            if event is not None:
+                                yield event
+                                if len(pending) >= EVENT_FLUSH_EVERY:
+                                    await flush()
+                    else:
+                        context.sink = accept
+                        final = await graph.ainvoke(graph_input, config, context=context,
+                                                    durability=self.durability)
+                if isinstance(final, dict) and INTERRUPT_KEY not in final:
+                    values: dict[str, Any] = final  # the end state: no checkpoint read needed
+                    interrupts = []
                 else:
-                    context.sink = accept
-                    final = await graph.ainvoke(graph_input, config, context=context,
-                                                durability=self.durability)
-            if isinstance(final, dict) and INTERRUPT_KEY not in final:
-                values: dict[str, Any] = final  # the end state: no checkpoint read needed
-                interrupts = []
-            else:
-                snapshot = await graph.aget_state(config)
-                values, interrupts = snapshot.values, _interrupts_of(snapshot)
-            if interrupts:
-                record.interrupts = interrupts
-                outcome = ("paused", "run.paused",
-                           {"interrupts": [i.model_dump() for i in interrupts]})
-            else:
-                outputs = context.redact(compiled.evaluate_outputs(values))
-                record.outputs = outputs
-                outcome = ("completed", "run.completed",
-                           {"outputs": outputs, "usage": dict(record.usage)})
-        except asyncio.CancelledError:
-            if run_id not in self._cancelled:
-                raise
-            self._cancelled.discard(run_id)
-            outcome = ("cancelled", "run.cancelled", {})
-        except TimeoutError:
-            outcome = _failure("run_limit_exceeded",
-                               f"the run exceeded its time limit ({limit})")
-        except GraphRecursionError:
-            outcome = _failure("run_limit_exceeded",
-                               f"the run exceeded max_steps={compiled.spec.limits.max_steps} "
-                               "(raise limits.max_steps or check for a loop that never exits)")
-        except GraphwrightError as exc:
-            error = exc.details.get("error") if isinstance(exc.details.get("error"), dict) \
-                else {"code": exc.code, "message": exc.message}
-            outcome = ("failed", "run.failed", {"error": context.redact(error)})
-        except Exception as exc:
-            log.exception("run %s failed unexpectedly", run_id)
-            outcome = _failure("internal_error", f"internal error: {type(exc).__name__}: {exc}")
+                    snapshot = await graph.aget_state(config)
+                    values, interrupts = snapshot.values, _interrupts_of(snapshot)
+                if interrupts:
+                    record.interrupts = interrupts
+                    outcome = ("paused", "run.paused",
+                               {"interrupts": [i.model_dump() for i in interrupts]})
+                else:
+                    outputs = context.redact(compiled.evaluate_outputs(values))
+                    record.outputs = outputs
+                    outcome = ("completed", "run.completed",
+                               {"outputs": outputs, "usage": dict(record.usage)})
+            except asyncio.CancelledError:
+                if run_id not in self._cancelled:
+                    raise
+                self._cancelled.discard(run_id)
+                outcome = ("cancelled", "run.cancelled", {})
+            except TimeoutError:
+                outcome = _failure("run_limit_exceeded",
+                                   f"the run exceeded its time limit ({limit})")
+            except GraphRecursionError:
+                outcome = _failure(
+                    "run_limit_exceeded",
+                    f"the run exceeded max_steps={compiled.spec.limits.max_steps} "
+                    "(raise limits.max_steps or check for a loop that never exits)")
+            except GraphwrightError as exc:
+                error = exc.details.get("error") if isinstance(exc.details.get("error"), dict) \
+                    else {"code": exc.code, "message": exc.message}
+                outcome = ("failed", "run.failed", {"error": context.redact(error)})
+            except Exception as exc:
+                log.exception("run %s failed unexpectedly", run_id)
+                outcome = _failure("internal_error",
+                                   f"internal error: {type(exc).__name__}: {exc}")
+            finally:
+                self._active.pop(run_id, None)
+            status, event_type, data = outcome
+            if status == "failed":
+                record.error = data["error"]
+            _check_transition(record.status, status)
+            closing = make(event_type, None, data)
+            _conclude(record, status, closing.seq)
+            await self._settle_checkpoints(run_id, status)
+            # The drive's events and the record that results go to the store together:
+            # one write (one transaction where the store has them) per drive.
+            await asyncio.shield(self.store.commit(record, list(pending)))
+            pending.clear()
+            concluded = True
         finally:
-            self._active.pop(run_id, None)
-            # Whatever happens (the caller closing the stream included), what was produced
-            # is stored and the record knows its last number, so later events never clash.
-            record.last_seq = seq
-            await asyncio.shield(self._save_progress(record, pending))
-        status, event_type, data = outcome
-        if status == "failed":
-            record.error = data["error"]
-        record.last_seq = seq
-        yield await self._finish(record, status, event_type, data, emit=make)
-        await flush()
-        if status in TERMINAL_STATUSES and self.retention.mode == "latest":
-            await keep_latest(self.checkpointer, run_id)
+            if not concluded:
+                # Whatever else ended the drive (the caller closing the stream, a foreign
+                # cancellation, a failing store), what was produced is stored and the
+                # record knows its last number, so later events never clash.
+                record.last_seq = seq
+                if isinstance(self.checkpointer, StagedSaver):
+                    await asyncio.shield(self.checkpointer.release(run_id, keep=True))
+                await asyncio.shield(self._save_progress(record, pending))
+        if out is not None:
+            out.append(record)
+        yield closing
 
-    async def _finish(
-        self, record: RunRecord, status: str, event_type: str, data: dict[str, Any],
-        emit: Callable[..., RunEvent] | None,
-    ) -> RunEvent:
-        _check_transition(record.status, status)
-        record.status = status  # type: ignore[assignment]
-        if status in TERMINAL_STATUSES:
-            record.finished_at = utcnow()
-            record.interrupts = []
-        if emit is None:
-            stored = await self.store.events(record.run_id, after_seq=record.last_seq)
-            last = max([record.last_seq, *(e.seq for e in stored)])
-            event = RunEvent(seq=last + 1, run_id=record.run_id,
-                             type=event_type, ts=utcnow(), data=data)  # type: ignore[arg-type,unused-ignore]
-            await self.store.append_events([event])
-            self._notify(event)
-        else:
-            event = emit(event_type, None, data)
-        record.last_seq = event.seq
-        await self.store.save(record)
+    async def _settle_checkpoints(self, run_id: str, status: str) -> None:
+        """Retention at the end of a drive, before the store shows its outcome (so a paused
+        run's checkpoint is durable before anyone can see it paused)."""
+        if isinstance(self.checkpointer, StagedSaver) and self.checkpointer.is_staged(run_id):
+            await asyncio.shield(self.checkpointer.release(
+                run_id, keep=status not in TERMINAL_STATUSES or status in KEPT_BY_NONE))
+        elif status in TERMINAL_STATUSES and self.retention.mode == "latest":
+            await keep_latest(self.checkpointer, run_id)
+        elif status in TERMINAL_STATUSES and status not in KEPT_BY_NONE \
+                and self.retention.mode == "none":
+            await self.checkpointer.adelete_thread(run_id)
+
+    async def _cancel_idle(self, record: RunRecord) -> RunEvent:
+        """Cancel a run nothing is driving (queued, paused, or left running by a process
+        that died): its ``run.cancelled`` continues after whatever it stored last."""
+        _check_transition(record.status, "cancelled")
+        stored = await self.store.events(record.run_id, after_seq=record.last_seq)
+        last = max([record.last_seq, *(e.seq for e in stored)])
+        event = RunEvent(seq=last + 1, run_id=record.run_id, type="run.cancelled",
+                         ts=utcnow(), data={})
+        self._notify(event)
+        _conclude(record, "cancelled", event.seq)
+        await self.store.commit(record, [event])
         return event
+
+
+def _result_of(record: RunRecord) -> RunResult:
+    return RunResult(run_id=record.run_id, status=record.status, outputs=record.outputs,
+                     error=record.error, interrupts=record.interrupts)
+
+
+def _conclude(record: RunRecord, status: str, last_seq: int) -> None:
+    """The record as a drive (or a cancel) leaves it: ``status``, its end, its last event."""
+    record.status = status  # type: ignore[assignment]
+    if status in TERMINAL_STATUSES:
+        record.finished_at = utcnow()
+        record.interrupts = []
+    record.last_seq = last_seq
 
 
 def _add_usage(totals: dict[str, int], usage: Any) -> None:

@@ -20,6 +20,11 @@ class RunStore(Protocol):
     async def spec(self, run_id: str) -> dict[str, Any] | None: ...
     async def save(self, record: RunRecord) -> None: ...
     async def append_events(self, events: Iterable[RunEvent]) -> None: ...
+    async def commit(self, record: RunRecord, events: Iterable[RunEvent]) -> None:
+        """``append_events(events)`` then ``save(record)``, atomically where the store can:
+        how the runtime ends every drive, so a run's outcome and the events that led to
+        it land together (and cost one write, not several)."""
+        ...
     async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]: ...
     async def list(self, status: str | None = None, limit: int = 100) -> list[RunRecord]: ...
     async def close(self) -> None: ...
@@ -49,6 +54,10 @@ class MemoryRunStore:
     async def append_events(self, events: Iterable[RunEvent]) -> None:
         for event in events:
             self._events.setdefault(event.run_id, []).append(event)
+
+    async def commit(self, record: RunRecord, events: Iterable[RunEvent]) -> None:
+        await self.append_events(events)
+        await self.save(record)
 
     async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         return [e for e in self._events.get(run_id, []) if e.seq > after_seq]
@@ -118,19 +127,31 @@ class SqliteRunStore:
         return json.loads(row[0]) if row else None
 
     async def save(self, record: RunRecord) -> None:
+        await self._update(record)
+        await self._db.commit()
+
+    async def append_events(self, events: Iterable[RunEvent]) -> None:
+        if await self._insert_events(events):
+            await self._db.commit()
+
+    async def commit(self, record: RunRecord, events: Iterable[RunEvent]) -> None:
+        await self._insert_events(events)
+        await self._update(record)
+        await self._db.commit()
+
+    async def _update(self, record: RunRecord) -> None:
         await self._db.execute(
             "UPDATE gw_runs SET status=?, record=? WHERE run_id=?",
             (record.status, record.model_dump_json(), record.run_id),
         )
-        await self._db.commit()
 
-    async def append_events(self, events: Iterable[RunEvent]) -> None:
+    async def _insert_events(self, events: Iterable[RunEvent]) -> bool:
         rows = [(e.run_id, e.seq, e.model_dump_json()) for e in events]
         if rows:
             await self._db.executemany(
                 "INSERT OR REPLACE INTO gw_run_events(run_id, seq, event) VALUES (?,?,?)", rows
             )
-            await self._db.commit()
+        return bool(rows)
 
     async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         async with self._db.execute(
