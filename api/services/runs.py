@@ -48,10 +48,11 @@ from shared.database.repositories import (
     StepsRepository,
     VersionsRepository,
 )
+from shared.database.repositories._common import parse_ts
 from shared.database.run_store import TortoiseRunStore
 from workflow_compiler.errors import GraphwrightError, RunStateError
 from workflow_compiler.runtime.events import RunEvent
-from workflow_compiler.runtime.records import TRANSITIONS, RunResult
+from workflow_compiler.runtime.records import TRANSITIONS, RunRecord, RunResult
 from workflow_compiler.runtime.runtime import WorkflowRuntime
 
 #: statuses a run may be cancelled from, as the run status machine says
@@ -103,6 +104,16 @@ def out(run: RunInfo) -> RunOut:
     return RunOut.model_validate(run.model_dump())
 
 
+def _as_driven(run: RunInfo, record: RunRecord) -> RunOut:
+    """The run as registered, with what its drive changed: what the runtime just stored,
+    so the answer needs no read of the row it wrote."""
+    return out(run.model_copy(update={
+        "status": record.status, "outputs": record.outputs, "error": record.error,
+        "interrupts": record.interrupts, "usage": record.usage, "last_seq": record.last_seq,
+        "started_at": parse_ts(record.started_at), "finished_at": parse_ts(record.finished_at),
+        "spec_hash": record.spec_hash}))
+
+
 class RunsService:
     def __init__(self, state: ServiceState) -> None:
         self.runtime: WorkflowRuntime = state.runtime
@@ -125,7 +136,7 @@ class RunsService:
         body = await with_file_inputs(self.runtime, user.id, version.spec, body)
         self._check_inputs(version.spec, body.inputs)
         run, created = await self.runs.create(user.id, version=version, inputs=body.inputs,
-                                              idempotency_key=key)
+                                              idempotency_key=key, started=body.mode == "sync")
         return await self._launch(user.id, run, version.spec, created, body.mode)
 
     async def start_adhoc(self, user: UserInfo, body: AdHocRunIn,
@@ -136,7 +147,7 @@ class RunsService:
         body = await with_file_inputs(self.runtime, user.id, body.spec, body)
         self._check_inputs(body.spec, body.inputs)
         run, created = await self.runs.create(user.id, spec=body.spec, inputs=body.inputs,
-                                              idempotency_key=key)
+                                              idempotency_key=key, started=body.mode == "sync")
         return await self._launch(user.id, run, body.spec, created, body.mode)
 
     def _check_inputs(self, spec: dict[str, Any], inputs: dict[str, Any]) -> None:
@@ -158,9 +169,9 @@ class RunsService:
         if isinstance(self.runtime.store, TortoiseRunStore):
             self.runtime.store.registered(run, owner)
         if mode == "sync":
-            await self.tasks.run(owner, run.id, self.runtime.start(spec, run.inputs,
-                                                                   run_id=run.id))
-            return Launched(await self._get(owner, run.id), True, mode)
+            record = await self.tasks.run(owner, run.id, self.runtime.execute(
+                spec, run.inputs, run_id=run.id))
+            return Launched(_as_driven(run, record), True, mode)
         queued = await self.runtime.enqueue(run.id, {"mode": mode})
         self.tasks.spawn(owner, run.id, self._start_queued(spec, run, queued.seq))
         current = out(run.model_copy(update={"last_seq": queued.seq}))

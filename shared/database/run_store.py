@@ -30,10 +30,11 @@ from shared.database.entities import RunInfo
 from shared.database.errors import InvalidTransitionError
 from shared.database.models import Run, Version
 from shared.database.repositories._common import iso, parse_ts, utcnow
-from shared.database.repositories.approvals import ApprovalsRepository
+from shared.database.repositories.approvals import ApprovalsRepository, decides_approvals
+from shared.database.repositories.drive_writes import DriveWrites
 from shared.database.repositories.events import EventsRepository
 from shared.database.repositories.runs import allowed_sources, check_transition
-from shared.database.repositories.steps import NODE_EVENTS, StepsRepository
+from shared.database.repositories.steps import NODE_EVENTS, StepsRepository, plan_steps
 from workflow_compiler.errors import RunNotFoundError
 from workflow_compiler.runtime.events import RunEvent
 from workflow_compiler.runtime.records import TERMINAL_STATUSES, RunRecord
@@ -48,6 +49,7 @@ class TortoiseRunStore:
         self._events = EventsRepository()
         self._steps = StepsRepository()
         self._approvals = ApprovalsRepository()
+        self._drive_writes = DriveWrites()
         self._node_types: OrderedDict[str, dict[str, str]] = OrderedDict()
         self._owners: OrderedDict[str, UUID] = OrderedDict()
         # run id -> whether it may have pending approvals, for runs whose every save this
@@ -63,7 +65,8 @@ class TortoiseRunStore:
         changed meanwhile (cancelled while queued) is refused exactly as without it."""
         self._remember(self._registered, run.id, {
             "status": run.status, "owner_id": owner_id, "version_id": run.version_id,
-            "version__spec_hash": run.spec_hash if run.version_id is not None else None})
+            "version__spec_hash": run.spec_hash if run.version_id is not None else None,
+            "spec_hash": run.spec_hash, "inputs": run.inputs})
 
     # -- RunStore protocol ----------------------------------------------------------------
 
@@ -98,23 +101,49 @@ class TortoiseRunStore:
         return dict(specs[0]) if specs else None
 
     async def save(self, record: RunRecord) -> None:
-        changes = {
-            "status": record.status, "outputs": record.outputs, "error": record.error,
-            "interrupts": [i.model_dump(mode="json") for i in record.interrupts],
-            "usage": dict(record.usage), "last_seq": record.last_seq,
-            "started_at": parse_ts(record.started_at), "finished_at": parse_ts(record.finished_at),
-            "updated_at": utcnow(),
-        }
-        saved = await Run.filter(id=record.run_id,
-                                 status__in=allowed_sources(record.status)).update(**changes)
-        if saved == 0:
-            current = await Run.get_or_none(id=record.run_id).only("id", "status")
-            if current is None:
-                raise RunNotFoundError(f"no run with id {record.run_id!r}")
-            raise InvalidTransitionError(record.run_id, current.status, record.status)
+        await self._update(record)
         # The approvals follow the record; if this fails, the next save of the run (or the
         # next pause) brings them in line again.
         await self._sync_approvals(record)
+
+    async def commit(self, record: RunRecord, events: Iterable[RunEvent]) -> None:
+        """The end of a drive: the record and its events (with the steps and approvals
+        they imply) in one transaction. The record goes first: if the run was moved
+        elsewhere meanwhile (cancelled by another process), nothing of this drive lands."""
+        batch = builtins.list(events)
+        types = await self._types(record.run_id) \
+            if any(e.type in NODE_EVENTS for e in batch) else None
+        steps = plan_steps(record.run_id, batch, types) if types is not None else []
+        if steps is None or (types is not None and decides_approvals(batch)):
+            async with in_transaction():  # steps opened earlier, or approvals: the ORM way
+                await self._update(record)
+                await self._write_events(record.run_id, batch, types)
+        else:  # the common case (a drive from the start): fixed SQL, one round trip
+            statuses = allowed_sources(record.status)
+            if Run._meta.db.capabilities.dialect == "postgres":
+                moved = await self._drive_writes.commit(
+                    Run._meta.db, record.run_id, _changes(record), statuses, batch, steps)
+            else:
+                async with in_transaction() as connection:
+                    moved = await self._drive_writes.commit(
+                        connection, record.run_id, _changes(record), statuses, batch, steps)
+            if not moved:
+                await self._refuse(record)
+        await self._sync_approvals(record)
+
+    async def _update(self, record: RunRecord) -> None:
+        saved = await Run.filter(id=record.run_id, status__in=allowed_sources(record.status)
+                                 ).update(**_changes(record))
+        if saved == 0:
+            await self._refuse(record)
+
+    @staticmethod
+    async def _refuse(record: RunRecord) -> None:
+        """A write of ``record`` matched no row: say why (gone, or moved meanwhile)."""
+        current = await Run.get_or_none(id=record.run_id).only("id", "status")
+        if current is None:
+            raise RunNotFoundError(f"no run with id {record.run_id!r}")
+        raise InvalidTransitionError(record.run_id, current.status, record.status)
 
     async def append_events(self, events: Iterable[RunEvent]) -> None:
         """Store events; node events also update the steps log and approvals, in the same
@@ -128,9 +157,18 @@ class TortoiseRunStore:
                 continue
             types = await self._types(run_id)
             async with in_transaction():
-                await self._events.append(run_id, batch)
-                await self._steps.apply_events(run_id, batch, types)
-                await self._approvals.decide_from_events(run_id, batch)
+                await self._write_events(run_id, batch, types)
+
+    async def _write_events(self, run_id: str, batch: builtins.list[RunEvent],
+                            types: dict[str, str] | None) -> None:
+        """Events, and with node events (``types`` given) the steps and approvals they
+        decide; inside the caller's transaction."""
+        if not batch:
+            return
+        await self._events.append(run_id, batch)
+        if types is not None:
+            await self._steps.apply_events(run_id, batch, types)
+            await self._approvals.decide_from_events(run_id, batch)
 
     async def events(self, run_id: str, after_seq: int = 0) -> builtins.list[RunEvent]:
         return await self._events.after(run_id, after_seq)
@@ -151,6 +189,11 @@ class TortoiseRunStore:
         run_id, status = record.run_id, str(run["status"])
         if status != record.status:
             check_transition(run_id, status, record.status)
+        elif _as_registered(run, record):
+            # registered as running a moment ago (``RunsRepository.create(started=True)``)
+            # with exactly what the runtime starts: the row already says it all
+            self._remember(self._owners, run_id, UUID(str(run["owner_id"])))
+            return
         changes: dict[str, Any] = {
             "status": record.status, "workflow_name": record.workflow[:255],
             "spec_hash": record.spec_hash, "inputs": record.inputs, "interrupts": [],
@@ -243,6 +286,25 @@ class TortoiseRunStore:
         cache.move_to_end(key)
         while len(cache) > NODE_TYPE_CACHE:
             cache.popitem(last=False)
+
+
+def _changes(record: RunRecord) -> dict[str, Any]:
+    """The run's columns a drive changes."""
+    return {
+        "status": record.status, "outputs": record.outputs, "error": record.error,
+        "interrupts": [i.model_dump(mode="json") for i in record.interrupts],
+        "usage": dict(record.usage), "last_seq": record.last_seq,
+        "started_at": parse_ts(record.started_at), "finished_at": parse_ts(record.finished_at),
+        "updated_at": utcnow(),
+    }
+
+
+def _as_registered(run: dict[str, Any], record: RunRecord) -> bool:
+    """Whether a run the service registered as ``running`` needs no update to start:
+    same spec, same inputs, nothing recorded yet, not a fork."""
+    return (run.get("spec_hash") == record.spec_hash and run.get("inputs") == record.inputs
+            and record.last_seq == 0 and record.parent_run_id is None
+            and record.forked_from is None)
 
 
 def _record(run: Run) -> RunRecord:

@@ -140,12 +140,7 @@ class ApprovalsRepository:
 
     async def decide_from_events(self, run_id: str, events: Iterable[RunEvent]) -> None:
         """Decide pending approvals whose node completed in ``events``."""
-        outcomes: dict[str, tuple[Mapping[str, Any], datetime | None]] = {}
-        for event in events:
-            output = (event.data or {}).get("output") if event.type == "node.completed" else None
-            if event.node_id and isinstance(output, dict) and "decision" in output \
-                    and "responses" in output:
-                outcomes[event.node_id] = (output, parse_ts(event.ts))
+        outcomes = _approval_outcomes(events)
         if not outcomes:
             return
         pending = await Approval.filter(run_id=run_id, status="pending",
@@ -178,6 +173,23 @@ class ApprovalsRepository:
     async def _info(approval_id: UUID) -> ApprovalInfo:
         approval = await Approval.get(id=approval_id).prefetch_related("responses")
         return approval_info(approval, list(approval.responses))
+
+
+def decides_approvals(events: Iterable[RunEvent]) -> bool:
+    """Whether ``events`` complete an approval node (``decide_from_events`` has work)."""
+    return bool(_approval_outcomes(events))
+
+
+def _approval_outcomes(events: Iterable[RunEvent]
+                       ) -> dict[str, tuple[Mapping[str, Any], datetime | None]]:
+    """Node id -> (output, when) of each approval node's completion in ``events``."""
+    outcomes: dict[str, tuple[Mapping[str, Any], datetime | None]] = {}
+    for event in events:
+        output = (event.data or {}).get("output") if event.type == "node.completed" else None
+        if event.node_id and isinstance(output, dict) and "decision" in output \
+                and "responses" in output:
+            outcomes[event.node_id] = (output, parse_ts(event.ts))
+    return outcomes
 
 
 def _visible_to(viewer_id: UUID, viewer_name: str) -> Q:

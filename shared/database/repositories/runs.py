@@ -65,7 +65,7 @@ class RunsRepository:
         spec: dict[str, Any] | None = None, workflow_id: UUID | str | None = None,
         inputs: dict[str, Any] | None = None, source: str = "api",
         idempotency_key: str | None = None, parent_run_id: str | None = None,
-        version: VersionDetail | None = None,
+        version: VersionDetail | None = None, started: bool = False,
     ) -> tuple[RunInfo, bool]:
         """(run, created): a queued run of a saved version, or of ``spec`` (an ad-hoc run,
         optionally linked to ``workflow_id``, e.g. a test run of a draft).
@@ -76,6 +76,9 @@ class RunsRepository:
         With ``idempotency_key``, a repeated request returns the run the first one made
         (created False); the same key with a different workflow, version, spec or inputs
         raises ``IdempotencyConflictError``. The runtime then starts it with this run id.
+
+        ``started``: the caller starts the run at once (a sync run), so it is stored as
+        ``running`` from the start instead of ``queued`` and then moved (one write less).
         """
         check_choice(source, RUN_SOURCES, "source")
         inputs = dict(inputs or {})
@@ -94,10 +97,12 @@ class RunsRepository:
             existing = await Run.get_or_none(owner_id=owner_id, idempotency_key=idempotency_key)
             if existing is not None:
                 return _same_request(existing, fields, inputs), False
+        now = utcnow()
         try:
             run = await Run.create(
-                id=uuid.uuid4().hex, owner_id=owner_id, status="queued", source=source,
-                inputs=inputs, idempotency_key=idempotency_key, created_at=utcnow(), **fields)
+                id=uuid.uuid4().hex, owner_id=owner_id, status="running" if started else "queued",
+                source=source, inputs=inputs, idempotency_key=idempotency_key, created_at=now,
+                started_at=now if started else None, **fields)
         except IntegrityError:
             if idempotency_key is None:
                 raise

@@ -15,6 +15,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -100,20 +101,16 @@ class StepsRepository:
             node_id, data = event.node_id, event.data or {}
             moment = parse_ts(event.ts)
             assert moment is not None
-            if event.type == "node.started":
-                step = _new_step(run_id, node_id, data, node_types, moment)
+            if event.type in ("node.started", "node.skipped"):
+                step = RunStep(**asdict(_opened(run_id, event.type, node_id, data, node_types,
+                                                moment)))
                 created.append(step)
-                open_steps[node_id] = step
-                continue
-            if event.type == "node.skipped":
-                step = _new_step(run_id, node_id, data, node_types, moment)
-                step.status, step.finished_at, step.duration_ms = "skipped", moment, 0.0
-                step.reason = str(data.get("reason"))[:64] if data.get("reason") else None
-                created.append(step)
+                if event.type == "node.started":
+                    open_steps[node_id] = step
                 continue
             found = await open_step(node_id)
             if found is None:  # closed without a start we know of: record it anyway
-                found = _new_step(run_id, node_id, data, node_types, moment)
+                found = RunStep(**asdict(_new_step(run_id, node_id, data, node_types, moment)))
                 created.append(found)
             elif found.id is not None:
                 changed[found.id] = found
@@ -127,18 +124,77 @@ class StepsRepository:
                                            "ports", "error", "output_summary", "usage"])
 
 
+def plan_steps(run_id: str, events: Iterable[RunEvent], node_types: Mapping[str, str]
+               ) -> builtins.list[StepDraft] | None:
+    """The steps a batch of events makes, when it is self-contained (every step it closes
+    it also opened, as in a drive from the start); None when some step was opened before
+    the batch and ``apply_events`` must look it up."""
+    drafts: builtins.list[StepDraft] = []
+    open_steps: dict[str, StepDraft] = {}
+    for event in events:
+        if event.type not in NODE_EVENTS or not event.node_id:
+            continue
+        node_id, data = event.node_id, event.data or {}
+        moment = parse_ts(event.ts)
+        assert moment is not None
+        if event.type in ("node.started", "node.skipped"):
+            step = _opened(run_id, event.type, node_id, data, node_types, moment)
+            drafts.append(step)
+            if event.type == "node.started":
+                open_steps[node_id] = step
+            continue
+        found = open_steps.get(node_id)
+        if found is None:
+            return None
+        _apply(found, event.type, data, moment)
+        if found.status != "running":
+            open_steps.pop(node_id)
+    return drafts
+
+
+@dataclass(slots=True)
+class StepDraft:
+    """A step's columns before it is stored (``RunStep`` without the ORM's cost)."""
+
+    run_id: str
+    node_id: str
+    node_type: str | None
+    status: str
+    attempt: int
+    visit: int
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    ports: builtins.list[str] | None = None
+    error: dict[str, Any] | None = None
+    output_summary: dict[str, Any] | None = None
+    usage: dict[str, Any] | None = None
+    reason: str | None = None
+
+
+def _opened(run_id: str, kind: str, node_id: str, data: Mapping[str, Any],
+            node_types: Mapping[str, str], moment: datetime) -> StepDraft:
+    step = _new_step(run_id, node_id, data, node_types, moment)
+    if kind == "node.skipped":
+        step.status, step.finished_at, step.duration_ms = "skipped", moment, 0.0
+        step.reason = str(data.get("reason"))[:64] if data.get("reason") else None
+    return step
+
+
 def _new_step(run_id: str, node_id: str, data: Mapping[str, Any],
-              node_types: Mapping[str, str], moment: datetime) -> RunStep:
+              node_types: Mapping[str, str], moment: datetime) -> StepDraft:
     node_type = data.get("type")
     if not isinstance(node_type, str):
         node_type = node_types.get(node_id) or node_types.get(_last_segment(node_id))
     visit = data.get("visit")
-    return RunStep(run_id=run_id, node_id=node_id[:512],
-                   node_type=node_type[:32] if node_type else None, status="running",
-                   attempt=1, visit=visit if isinstance(visit, int) else 1, started_at=moment)
+    return StepDraft(run_id=run_id, node_id=node_id[:512],
+                     node_type=node_type[:32] if node_type else None, status="running",
+                     attempt=1, visit=visit if isinstance(visit, int) else 1,
+                     started_at=moment)
 
 
-def _apply(step: RunStep, kind: str, data: Mapping[str, Any], moment: datetime) -> None:
+def _apply(step: RunStep | StepDraft, kind: str, data: Mapping[str, Any], moment: datetime
+           ) -> None:
     attempt = data.get("attempt")
     if kind == "node.retrying":
         step.attempt = (attempt if isinstance(attempt, int) else step.attempt) + 1
