@@ -312,6 +312,7 @@ async def _in_process(env: dict[str, str], workflow_id: str, user_id: str,
     from shared.database.run_store import TortoiseRunStore
     from workflow_compiler.runtime import WorkflowRuntime
     from workflow_compiler.runtime.checkpointers import open_checkpointer
+    from workflow_compiler.runtime.retention import Retention
 
     settings = Settings(data_dir=Path(env["GRAPHWRIGHT_DATA_DIR"]),
                         database_url=env["GRAPHWRIGHT_DATABASE_URL"])
@@ -322,17 +323,21 @@ async def _in_process(env: dict[str, str], workflow_id: str, user_id: str,
     try:
         async with open_checkpointer(settings.checkpointer_url) as saver:
             store = TortoiseRunStore()
-            runtimes = {d: WorkflowRuntime(checkpointer=saver, store=store,
-                                           durability=d)  # type: ignore[arg-type]
-                        for d in durabilities}
+            runtimes = {}
+            for setting in durabilities:
+                durability, retention = _setting(setting)
+                runtimes[setting] = WorkflowRuntime(
+                    checkpointer=saver, store=store, durability=durability,  # type: ignore[arg-type]
+                    retention=Retention(mode=retention))  # type: ignore[arg-type]
 
             def service_run(runtime: WorkflowRuntime) -> Any:
-                async def run_one() -> None:
+                async def run_one() -> None:  # what RunsService does for a sync run
                     version = await versions.resolve(owner, workflow_id)
-                    run, _ = await runs.create(owner, version=version, inputs=INPUTS)
+                    run, _ = await runs.create(owner, version=version, inputs=INPUTS,
+                                               started=True)
                     store.registered(run, owner)
-                    result = await runtime.start(version.spec, INPUTS, run_id=run.id)
-                    assert result.status == "completed", result
+                    record = await runtime.execute(version.spec, INPUTS, run_id=run.id)
+                    assert record.status == "completed", record
                 return run_one
 
             engine = WorkflowRuntime()
@@ -409,8 +414,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         help="a database to create the benchmark's database from (libpq URL)")
     parser.add_argument("--workers", type=int, default=2,
                         help="uvicorn worker processes on Postgres (SQLite: always 1)")
-    parser.add_argument("--durability", default="async,exit",
-                        help="GRAPHWRIGHT_CHECKPOINT_DURABILITY values to measure")
+    parser.add_argument("--durability", default="async,exit,exit+none",
+                        help="checkpoint settings to measure: GRAPHWRIGHT_CHECKPOINT_DURABILITY"
+                        ", with +RETENTION for GRAPHWRIGHT_CHECKPOINT_RETENTION (default all)")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the API server during the largest N (needs ptrace)")
     parser.add_argument("--out", type=Path, default=RESULTS / "api_throughput.json")
@@ -452,7 +458,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 profiles: dict[str, Any] = {}
                 log = work / f"{kind}-server.log"
                 for durability in durabilities:
-                    server_env = {**env, "GRAPHWRIGHT_CHECKPOINT_DURABILITY": durability}
+                    checkpoints, retention = _setting(durability)
+                    server_env = {**env, "GRAPHWRIGHT_CHECKPOINT_DURABILITY": checkpoints,
+                                  "GRAPHWRIGHT_CHECKPOINT_RETENTION": retention}
                     with _server("api.main:app", server_env, workers, log) as url:
                         for n in concurrencies:
                             _say(args.silent, f"[{kind}] api N={n} durability={durability} "
@@ -532,6 +540,12 @@ def _server_pids(url: str) -> list[int]:
     return [int(p) for p in done.stdout.split()]
 
 
+def _setting(name: str) -> tuple[str, str]:
+    """``async``, ``exit`` or ``exit+none``: (checkpoint durability, checkpoint retention)."""
+    durability, _, retention = name.partition("+")
+    return durability, retention or "all"
+
+
 def _ratios(point: dict[str, Any]) -> dict[str, Any]:
     def ratio(a: float | None, b: float | None) -> float | None:
         return round(a / b, 3) if a and b else None
@@ -559,7 +573,7 @@ def _line(point: dict[str, Any]) -> str:
             f"{point['engine']['per_second']:7.1f}/s")
     for durability, api in point["api"].items():
         inproc = point["in_process"][durability]
-        text += (f"\n    durability={durability:5} api {api['per_second']:7.1f}/s p50 "
+        text += (f"\n    durability={durability:9} api {api['per_second']:7.1f}/s p50 "
                  f"{api['p50_ms']} p99 {api['p99_ms']} ms (errors {api['errors']}) | "
                  f"in-process {inproc['per_second']:7.1f}/s p50 {inproc['p50_ms']} ms")
     return text
