@@ -232,6 +232,7 @@ class TortoiseRunStore:
             id=record.run_id, workflow_name=record.workflow[:255], spec_hash=record.spec_hash,
             status=record.status, inputs=record.inputs, outputs=record.outputs,
             error=record.error, usage=dict(record.usage), last_seq=record.last_seq,
+            steps_used=record.steps_used, active_ms=record.active_ms,
             interrupts=[i.model_dump(mode="json") for i in record.interrupts],
             forked_from=record.forked_from, created_at=parse_ts(record.created_at) or utcnow(),
             started_at=parse_ts(record.started_at), finished_at=parse_ts(record.finished_at),
@@ -295,7 +296,7 @@ def _changes(record: RunRecord) -> dict[str, Any]:
         "interrupts": [i.model_dump(mode="json") for i in record.interrupts],
         "usage": dict(record.usage), "last_seq": record.last_seq,
         "started_at": parse_ts(record.started_at), "finished_at": parse_ts(record.finished_at),
-        "updated_at": utcnow(),
+        "updated_at": utcnow(), "steps_used": record.steps_used, "active_ms": record.active_ms,
     }
 
 
@@ -314,7 +315,7 @@ def _record(run: Run) -> RunRecord:
         interrupts=run.interrupts or [], created_at=iso(run.created_at) or "",
         started_at=iso(run.started_at), finished_at=iso(run.finished_at),
         parent_run_id=run.parent_run_id, forked_from=run.forked_from, last_seq=run.last_seq,
-        usage=run.usage or {},
+        usage=run.usage or {}, steps_used=run.steps_used, active_ms=run.active_ms,
     )
 
 

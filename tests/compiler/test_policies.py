@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 import pytest
 from helpers.specs import fired, run_collect, spec, t
 from helpers.tools import Calls
@@ -188,3 +191,58 @@ async def test_fake_llm_script_advances_per_loop_visit(runtime: WorkflowRuntime)
     assert result.outputs == {"texts": ["first", "second", "third"]}
     assert [e.data["visit"] for e in events
             if e.type == "node.started" and e.node_id == "ask"] == [1, 2, 3]
+
+
+def approval_loop(limits: dict[str, Any]) -> dict[str, Any]:
+    """A loop whose every pass waits for an approval: each resume is one more pass."""
+    return spec([t("a", 0), t("b", "{{ (nodes.b | default(0)) + 1 }}"),
+                 {"id": "ask", "type": "approval", "question": "again?"},
+                 {"id": "c", "type": "condition", "if": "{{ nodes.ask.decision == 'approved' }}"},
+                 t("out", "{{ nodes.b }}")],
+                [("a", "b"), ("b", "ask"), ("ask", "c", "approved"), ("ask", "c", "rejected"),
+                 ("c", "b", "true"), ("c", "out", "false")],
+                {"passes": "{{ nodes.out }}"}, limits=limits)
+
+
+async def test_max_steps_bounds_the_run_across_its_resumes(runtime: WorkflowRuntime) -> None:
+    result, _ = await run_collect(runtime, approval_loop({"max_steps": 12}))
+    resumes = 0
+    while result.status == "paused" and resumes < 50:
+        result = await runtime.resume(result.run_id, {"by": "u", "decision": "approve"})
+        resumes += 1
+    assert result.status == "failed", "the budget of 12 steps must end an endless loop"
+    assert result.error is not None and result.error["code"] == "run_limit_exceeded"
+    assert "over all its drives" in result.error["message"]
+    assert 2 <= resumes <= 6  # each pass takes a few supersteps of the 12
+    record = await runtime.get_run(result.run_id)
+    assert record.steps_used >= 9
+
+
+async def test_a_run_within_its_step_budget_completes_after_resumes(
+    runtime: WorkflowRuntime
+) -> None:
+    result, _ = await run_collect(runtime, approval_loop({"max_steps": 60}))
+    for _ in range(2):
+        result = await runtime.resume(result.run_id, {"by": "u", "decision": "approve"})
+        assert result.status == "paused"
+    done = await runtime.resume(result.run_id, {"by": "u", "decision": "reject"})
+    assert done.status == "completed", done.error
+    assert done.outputs == {"passes": 3}
+
+
+async def test_the_run_timeout_counts_running_time_over_drives_not_waits(
+    runtime: WorkflowRuntime
+) -> None:
+    s = spec([{"id": "work", "type": "tool", "tool": "test.sleep", "args": {"seconds": 0.3}},
+              {"id": "ask", "type": "approval", "question": "go on?"},
+              {"id": "more", "type": "tool", "tool": "test.sleep", "args": {"seconds": 0.3}}],
+             [("work", "ask"), ("ask", "more", "approved")], limits={"timeout": 0.5})
+    paused, _ = await run_collect(runtime, s)
+    assert paused.status == "paused"
+    record = await runtime.get_run(paused.run_id)
+    assert 300 <= record.active_ms < 500
+    await asyncio.sleep(0.3)  # waiting for the approval does not count
+    done = await runtime.resume(paused.run_id, {"by": "u", "decision": "approve"})
+    assert done.status == "failed"  # 0.3 s + 0.3 s of running exceed 0.5 s
+    assert done.error is not None and done.error["code"] == "run_limit_exceeded"
+    assert "over all its drives" in done.error["message"]

@@ -23,7 +23,7 @@ TABLES = {
     "runs", "run_steps", "run_events", "approvals", "approval_approvers",
     "approval_responses", "files", "secrets", "tortoise_migrations",
 }
-MIGRATIONS = ["0001_initial", "0002_one_published_version"]
+MIGRATIONS = ["0001_initial", "0002_one_published_version", "0003_run_limits"]
 
 
 async def _tables(backend: str) -> set[str]:
@@ -119,3 +119,39 @@ async def test_concurrent_migrators_apply_each_migration_once(
         assert await _tables(backend) >= TABLES
     finally:
         await close_db()
+
+
+async def test_run_limits_migrate_a_database_that_has_runs(
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """0003 adds NOT NULL columns: existing runs must get their database default (0)."""
+    from helpers.service_db import empty_database
+    from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
+
+    session = str(request.getfixturevalue("postgres_url")) if backend == "postgres" else None
+    with empty_database(backend, tmp_path / "upgrade", session) as url:
+        await init_db(url, migrate=False)
+        try:
+            config = tortoise_config(url)
+            conn = Tortoise.get_connection(backend)
+            apps = {"graphwright": config["apps"]["graphwright"]}
+            await MigrationExecutor(conn, apps).migrate(
+                [MigrationTarget("graphwright", "0002_one_published_version")])
+            owner = uuid.uuid4()
+            mark = "$1, $2" if backend == "postgres" else "?, ?"
+            await conn.execute_query(
+                "INSERT INTO users (id, name, display_name, is_active, created_at) "
+                f"VALUES ({mark}, 'old', TRUE, CURRENT_TIMESTAMP)",
+                [str(owner) if backend == "sqlite" else owner, unique("old")])
+            await conn.execute_query(
+                "INSERT INTO runs (id, workflow_name, spec_hash, status, source, inputs, "
+                "interrupts, usage, attempt, last_seq, created_at, updated_at, owner_id) "
+                "VALUES ('old-run', 'w', 'h', 'completed', 'api', '{}', '[]', '{}', 1, 0, "
+                f"CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, {mark.split(', ')[0]})",
+                [str(owner) if backend == "sqlite" else owner])
+            await MigrationExecutor(conn, apps).migrate()
+            _, rows = await conn.execute_query(
+                "SELECT steps_used, active_ms FROM runs WHERE id = 'old-run'")
+            assert [(r["steps_used"], r["active_ms"]) for r in rows] == [(0, 0.0)]
+        finally:
+            await close_db()

@@ -138,7 +138,8 @@ async def test_an_unknown_run_moves_nothing(db: str) -> None:
         conn, "no-such-run", {"status": "completed", "outputs": None, "error": None,
                               "interrupts": [], "usage": {}, "last_seq": 1,
                               "started_at": None, "finished_at": None,
-                              "updated_at": None}, ("running",), [], [])
+                              "updated_at": None, "steps_used": 0, "active_ms": 0.0},
+        ("running",), [], [])
     assert moved is False
 
 

@@ -362,3 +362,34 @@ async def test_a_run_that_runs_something_else_than_its_version_keeps_that_spec(
     await runtime.start(other, run_id=run.id)
     assert await runs.spec(alice, run.id) == other
     assert (await runs.get(alice, run.id)).outputs == {"text": "edited"}
+
+
+async def test_run_limits_used_survive_in_the_service_database(
+    runtime: WorkflowRuntime, alice: UUID
+) -> None:
+    """steps_used and active_ms persist, so a loop pausing on every pass still meets its
+    max_steps after resumes read back from the database."""
+    spec = {"spec_version": "1", "name": "limits", "limits": {"max_steps": 12},
+            "nodes": [{"id": "a", "type": "transform", "value": 0},
+                      {"id": "b", "type": "transform",
+                       "value": "{{ (nodes.b | default(0)) + 1 }}"},
+                      {"id": "ask", "type": "approval", "question": "again?"},
+                      {"id": "c", "type": "condition", "if": "{{ true }}"},
+                      {"id": "out", "type": "transform", "value": 1}],
+            "edges": [{"from": "a", "to": "b"}, {"from": "b", "to": "ask"},
+                      {"from": "ask", "port": "approved", "to": "c"},
+                      {"from": "ask", "port": "rejected", "to": "c"},
+                      {"from": "c", "port": "true", "to": "b"},
+                      {"from": "c", "port": "false", "to": "out"}]}
+    run_id, _ = await _start(runtime, alice, spec)
+    stored = await runs.get(alice, run_id)
+    assert stored.status == "paused"
+    row = await Run.get(id=run_id)
+    assert row.steps_used > 0 and row.active_ms > 0
+    result = await runtime.result(run_id)
+    for _ in range(20):
+        if result.status != "paused":
+            break
+        result = await runtime.resume(run_id, {"by": "u", "decision": "approve"})
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "run_limit_exceeded"

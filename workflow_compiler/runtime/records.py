@@ -46,6 +46,11 @@ class RunRecord(BaseModel):
     #: token usage summed over the run's node.completed events (llm nodes), e.g.
     #: {"input_tokens": 120, "output_tokens": 40, "total_tokens": 160, "model_calls": 2}
     usage: dict[str, int] = Field(default_factory=dict)
+    #: what the run has used of its spec's ``limits`` over all its drives so far (a run
+    #: paused and resumed is still one run): LangGraph supersteps (the thread's step at
+    #: the last pause) and milliseconds of running, waits excluded
+    steps_used: int = 0
+    active_ms: float = 0.0
 
 
 class RunResult(BaseModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from contextlib import aclosing
@@ -283,8 +284,9 @@ class WorkflowRuntime:
                 if not due:
                     continue
                 compiled = await self._compiled_for(due_run)
-                resume = {i.id: ({"fired_at": moment.isoformat()} if i.kind == "wait"
-                                 else {"timeout": True, "due_at": i.due_at}) for i in due}
+                resume = {i.id: ({"fired_at": moment.isoformat(), "due_at": i.due_at}
+                                 if i.kind == "wait" else {"timeout": True, "due_at": i.due_at})
+                          for i in due}
                 async with aclosing(self._drive(
                     compiled, record, Command(resume=resume), "run.resumed",
                     {"due": [i.id for i in due]}, live=False,
@@ -317,14 +319,14 @@ class WorkflowRuntime:
     def _resume_value(self, target: PendingInterrupt, response: Any) -> Any:
         if target.kind == "approval":
             checked = check_approval_response(target.payload, response)
-            checked["at"] = checked.get("at") or utcnow()
+            checked["at"] = utcnow()  # the server's time, never the responder's
             return {"response": checked, "due_at": target.payload.get("due_at")}
         if target.kind == "input":
             return {"data": check_input_response(target.payload, response)}
         if target.kind == "signal":
             return {"data": response, "received_at": utcnow()}
         if target.kind == "wait":
-            return {"fired_at": utcnow()}
+            return {"fired_at": utcnow(), "due_at": target.payload.get("due_at")}
         raise InvalidResponseError(f"cannot answer an interrupt of kind {target.kind!r}")
 
     # ------------------------------------------------------------------ control
@@ -522,10 +524,16 @@ class WorkflowRuntime:
         yield make(opening, None, opening_data)
         graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)
         config = _config(run_id)
-        config["recursion_limit"] = compiled.spec.limits.max_steps
+        # The spec's limits bound the run, not each drive: a resume gets what is left.
+        max_steps = compiled.spec.limits.max_steps
+        steps_left = max_steps - record.steps_used
+        config["recursion_limit"] = max(steps_left, 1)
         context = RunContext(run_id=run_id, services=self.services, compiler=self.compiler,
                              workflow=compiled.spec.name)
         limit = compiled.spec.limits.timeout
+        time_left = parse_duration(limit) - record.active_ms / 1000 if limit is not None \
+            else None
+        began = time.monotonic()
         current = asyncio.current_task()
         if current is not None:
             self._active[run_id] = current
@@ -533,8 +541,12 @@ class WorkflowRuntime:
         concluded = False
         try:
             try:
+                if steps_left <= 0:
+                    raise GraphRecursionError(f"max_steps={max_steps} used up")
+                if time_left is not None and time_left <= 0:
+                    raise TimeoutError
                 final: Any = None
-                async with asyncio.timeout(parse_duration(limit) if limit is not None else None):
+                async with asyncio.timeout(time_left):
                     if live:
                         async for _ns, chunk in graph.astream(
                             graph_input, config, context=context,
@@ -555,6 +567,9 @@ class WorkflowRuntime:
                 else:
                     snapshot = await graph.aget_state(config)
                     values, interrupts = snapshot.values, _interrupts_of(snapshot)
+                    step = (snapshot.metadata or {}).get("step")
+                    if isinstance(step, int):
+                        record.steps_used = max(record.steps_used, step + 1)
                 if interrupts:
                     record.interrupts = interrupts
                     outcome = ("paused", "run.paused",
@@ -571,11 +586,12 @@ class WorkflowRuntime:
                 outcome = ("cancelled", "run.cancelled", {})
             except TimeoutError:
                 outcome = _failure("run_limit_exceeded",
-                                   f"the run exceeded its time limit ({limit})")
+                                   f"the run exceeded its time limit ({limit}; running time "
+                                   "over all its drives, waits for people and timers excluded)")
             except GraphRecursionError:
                 outcome = _failure(
                     "run_limit_exceeded",
-                    f"the run exceeded max_steps={compiled.spec.limits.max_steps} "
+                    f"the run exceeded max_steps={max_steps} over all its drives "
                     "(raise limits.max_steps or check for a loop that never exits)")
             except GraphwrightError as exc:
                 error = exc.details.get("error") if isinstance(exc.details.get("error"), dict) \
@@ -587,6 +603,7 @@ class WorkflowRuntime:
                                    f"internal error: {type(exc).__name__}: {exc}")
             finally:
                 self._active.pop(run_id, None)
+                record.active_ms += (time.monotonic() - began) * 1000
             status, event_type, data = outcome
             if status == "failed":
                 record.error = data["error"]

@@ -51,6 +51,9 @@ class Run(Model):
     attempt = fields.IntField(default=1)
     idempotency_key = fields.CharField(max_length=255, null=True)
     last_seq = fields.IntField(default=0)
+    # the spec's limits used so far over the run's drives (RunRecord.steps_used / active_ms)
+    steps_used = fields.IntField(default=0, db_default=0)
+    active_ms = fields.FloatField(default=0.0, db_default=0.0)
 
     created_at: datetime = fields.DatetimeField()
     started_at = fields.DatetimeField(null=True)

@@ -27,7 +27,7 @@ from shared.database.repositories.steps import StepDraft
 from workflow_compiler.runtime.events import RunEvent
 
 _RUN_COLUMNS = ("status", "outputs", "error", "interrupts", "usage", "last_seq",
-                "started_at", "finished_at", "updated_at")
+                "started_at", "finished_at", "updated_at", "steps_used", "active_ms")
 _EVENT_COLUMNS = ("seq", "type", "node_id", "ts", "data")
 _STEP_COLUMNS = ("node_id", "node_type", "status", "attempt", "visit", "started_at",
                  "finished_at", "duration_ms", "ports", "error", "output_summary", "usage",
@@ -35,6 +35,7 @@ _STEP_COLUMNS = ("node_id", "node_type", "status", "attempt", "visit", "started_
 _PG_TYPES = {"status": "varchar", "outputs": "jsonb", "error": "jsonb", "interrupts": "jsonb",
              "usage": "jsonb", "last_seq": "int", "started_at": "timestamptz",
              "finished_at": "timestamptz", "updated_at": "timestamptz", "seq": "int",
+             "steps_used": "int", "active_ms": "float8",
              "type": "varchar", "node_id": "varchar", "ts": "timestamptz", "data": "jsonb",
              "node_type": "varchar", "attempt": "int", "visit": "int",
              "duration_ms": "float8", "ports": "jsonb", "output_summary": "jsonb",
