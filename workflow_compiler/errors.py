@@ -114,6 +114,13 @@ class SubworkflowNotFoundError(GraphwrightError):
     code = "subworkflow_not_found"
 
 
+class ConfigurationError(GraphwrightError):
+    """An operator setting (an environment variable) is malformed; raised when services
+    are built, so a bad setting stops the process at start instead of failing runs."""
+
+    code = "invalid_configuration"
+
+
 class UnknownFileError(GraphwrightError):
     """A file input names no file the caller may use (none by that id, or another
     user's: the two look the same). Raised before a run is registered."""

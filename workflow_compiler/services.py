@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from workflow_compiler.errors import SubworkflowNotFoundError
+from workflow_compiler.errors import ConfigurationError, SubworkflowNotFoundError
 from workflow_compiler.tools.registry import ToolRegistry, default_tool_registry
 
 
@@ -91,13 +91,38 @@ class DictSecrets:
         return self.values.get(name)
 
 
+HTTP_ALLOW_HOSTS_ENV = "GRAPHWRIGHT_HTTP_ALLOW_HOSTS"
+
+
 @dataclass(slots=True)
 class HttpPolicy:
-    """Process-wide rules for the http node, on top of each node's own ``allow_hosts``."""
+    """The operator's rules for the http node.
+
+    ``allow_hosts`` is the only source of exemptions from the SSRF guard (loopback,
+    private, link-local, cloud metadata): the operator knows which internal services
+    workflows may reach, while a spec is written by exactly the users the guard defends
+    against. A node's own ``allow_hosts`` can only narrow what it reaches.
+    """
 
     allow_hosts: tuple[str, ...] = ()
     max_redirects: int = 5
     user_agent: str = "graphwright/0.1"
+
+    @classmethod
+    def from_environment(cls, environ: Mapping[str, str] | None = None) -> HttpPolicy:
+        """The policy ``GRAPHWRIGHT_HTTP_ALLOW_HOSTS`` describes (entries separated by
+        commas or spaces), which is how the CLI and the service are configured. A
+        malformed entry raises ``ConfigurationError`` now, not in every run later."""
+        from workflow_compiler.net.allowlist import parse_entry
+
+        text = (os.environ if environ is None else environ).get(HTTP_ALLOW_HOSTS_ENV, "")
+        entries = tuple(e for e in text.replace(",", " ").split() if e)
+        for entry in entries:
+            try:
+                parse_entry(entry)
+            except ValueError as exc:
+                raise ConfigurationError(f"{HTTP_ALLOW_HOSTS_ENV}: {exc}") from None
+        return cls(allow_hosts=entries)
 
 
 @dataclass(slots=True)
@@ -106,4 +131,4 @@ class RuntimeServices:
     resolver: SubworkflowResolver = field(default_factory=DictResolver)
     secrets: SecretsProvider = field(default_factory=EnvSecrets)
     clock: Clock = field(default_factory=SystemClock)
-    http: HttpPolicy = field(default_factory=HttpPolicy)
+    http: HttpPolicy = field(default_factory=HttpPolicy.from_environment)

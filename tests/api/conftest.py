@@ -29,6 +29,13 @@ __all__ = ["database_url"]
 SECRETS_KEY = Fernet.generate_key().decode()
 
 
+@pytest.fixture(autouse=True)
+def operator_allows_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The http nodes of these tests call local servers on 127.0.0.1, internal services
+    that only the operator can open to workflows (a spec's allow_hosts only narrows)."""
+    monkeypatch.setenv("GRAPHWRIGHT_HTTP_ALLOW_HOSTS", "127.0.0.1")
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path, request: pytest.FixtureRequest) -> Settings:
     checkpoints = (str(request.getfixturevalue("postgres_url"))

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from jsonschema import Draft202012Validator
 
-from workflow_compiler.errors import NodeExecutionError
+from workflow_compiler.errors import ConfigurationError, NodeExecutionError
 from workflow_compiler.nodes.base import NodeContext, ValidationContext
 from workflow_compiler.nodes.http import HttpExecutor
 from workflow_compiler.services import HttpPolicy, RuntimeServices
@@ -222,20 +222,24 @@ def server(start_server: Any) -> Server:
 
 
 def http_node(url: str, **config: Any) -> HttpNode:
-    config.setdefault("allow_hosts", ["127.0.0.1", "::1"])
     return HttpNode.model_validate({"id": "fetch", "type": "http", "url": url, **config})
 
 
-async def run(node: HttpNode, *, policy: HttpPolicy | None = None, **inputs: Any) -> Any:
+#: The operator's allow-list the tests run under unless they say otherwise: the loopback
+#: servers are internal services here, which only the operator may open (never the spec).
+LOOPBACK = HttpPolicy(allow_hosts=("127.0.0.1", "::1"))
+
+
+async def run(node: HttpNode, *, policy: HttpPolicy = LOOPBACK, **inputs: Any) -> Any:
     ctx = NodeContext(node=node, run_id="run-1", scope={"inputs": inputs, "nodes": {}},
-                      services=RuntimeServices(http=policy or HttpPolicy()))
+                      services=RuntimeServices(http=policy))
     result = await EXECUTOR.execute(ctx)
     assert result.ports == ("out",)
     Draft202012Validator(EXECUTOR.output_schema(node) or {}).validate(result.output)
     return result.output
 
 
-async def failure(node: HttpNode, *, policy: HttpPolicy | None = None,
+async def failure(node: HttpNode, *, policy: HttpPolicy = LOOPBACK,
                   **inputs: Any) -> NodeExecutionError:
     with pytest.raises(NodeExecutionError) as caught:
         await run(node, policy=policy, **inputs)
@@ -401,21 +405,88 @@ async def test_a_header_that_renders_a_line_break_is_refused_without_quoting_it(
 # --- the SSRF guard in the node ------------------------------------------------------------
 
 
-async def test_loopback_is_refused_unless_allow_listed(
+async def test_loopback_is_refused_unless_the_operator_allows_it(
     server: Server, network_log: NetworkLog
 ) -> None:
-    error = await failure(http_node(server.url("/json"), allow_hosts=[]))
+    error = await failure(http_node(server.url("/json")), policy=HttpPolicy())
     assert error.code == "ssrf_blocked"
     assert error.retryable is False
     assert "127.0.0.1" in error.message
+    assert "GRAPHWRIGHT_HTTP_ALLOW_HOSTS" in error.message
     assert server.connections == 0
     assert network_log.connects == []
 
 
-async def test_the_process_policy_allow_list_adds_to_the_nodes(server: Server) -> None:
-    node = http_node(server.url("/json"), allow_hosts=["10.0.0.0/8"])
+async def test_the_operators_allow_list_lifts_the_guard(server: Server) -> None:
     policy = HttpPolicy(allow_hosts=("127.0.0.0/8",))
-    assert (await run(node, policy=policy))["status"] == 200
+    assert (await run(http_node(server.url("/json")), policy=policy))["status"] == 200
+    narrowed = http_node(server.url("/json"), allow_hosts=["127.0.0.1"])
+    assert (await run(narrowed, policy=policy))["status"] == 200
+
+
+@pytest.mark.parametrize(("entries", "url"), [
+    (["0.0.0.0/0"], "{server}/json"),
+    (["0.0.0.0/0", "::/0"], "http://[::ffff:127.0.0.1]:{port}/json"),
+    (["::/0"], "http://[::1]:{port}/json"),
+    (["127.0.0.1"], "{server}/json"),
+    (["127.0.0.0/8"], "http://2130706433:{port}/json"),
+    (["localhost"], "http://localhost:{port}/json"),
+    (["169.254.169.254"], "http://169.254.169.254/latest/meta-data/"),
+    (["0.0.0.0/0"], "http://169.254.169.254/latest/meta-data/"),
+    (["::/0"], "http://[fd00:ec2::254]/"),
+    (["10.0.0.0/8"], "http://10.0.0.1:8080/"),
+])
+async def test_a_specs_allow_hosts_cannot_lift_the_guard(
+    server: Server, network_log: NetworkLog, entries: list[str], url: str
+) -> None:
+    """The audit's finding: a spec's ``allow_hosts`` of ``0.0.0.0/0`` used to be added to
+    the operator's list, so any API user could reach loopback or the metadata address."""
+    node = http_node(url.format(server=server.url(""), port=server.port),
+                     allow_hosts=entries)
+    error = await failure(node, policy=HttpPolicy())
+    assert error.code == "ssrf_blocked"
+    assert server.connections == 0
+    assert network_log.connects == []
+
+
+async def test_the_operators_list_comes_from_the_environment(server: Server) -> None:
+    policy = HttpPolicy.from_environment(
+        {"GRAPHWRIGHT_HTTP_ALLOW_HOSTS": "127.0.0.1, *.svc.test  10.0.0.0/8"})
+    assert policy.allow_hosts == ("127.0.0.1", "*.svc.test", "10.0.0.0/8")
+    assert (await run(http_node(server.url("/json")), policy=policy))["status"] == 200
+    assert HttpPolicy.from_environment({}).allow_hosts == ()
+    with pytest.raises(ConfigurationError, match="GRAPHWRIGHT_HTTP_ALLOW_HOSTS"):
+        HttpPolicy.from_environment({"GRAPHWRIGHT_HTTP_ALLOW_HOSTS": "http://bad"})
+
+
+@pytest.mark.parametrize("url", [
+    "http://93.184.215.14/",  # a public address: the guard alone would let it through
+    "https://other.example.test/",  # a name: refused before any lookup
+    "http://[2606:4700:4700::1111]/",
+])
+async def test_a_node_restricted_to_one_host_cannot_reach_another(
+    url: str, network_log: NetworkLog
+) -> None:
+    node = http_node(url, allow_hosts=["api.example.test"])
+    error = await failure(node, policy=HttpPolicy())
+    assert error.code == "host_not_allowed"
+    assert error.retryable is False
+    assert "allow_hosts" in error.message
+    assert network_log.connects == []
+
+
+async def test_a_redirect_off_the_nodes_hosts_is_refused(
+    server: Server, network_log: NetworkLog
+) -> None:
+    """Each hop is held to the node's list. The operator allows loopback, so the hop to
+    127.0.0.1 is the very server the first one reached; the node listed only localhost."""
+    start = f"http://localhost:{server.port}/redirect?to={server.url('/json')}"
+    node = http_node(start, follow_redirects=True, allow_hosts=["localhost"])
+    error = await failure(node)
+    assert error.code == "host_not_allowed"
+    assert error.details["host"] == "127.0.0.1"
+    assert [seen["path"].split("?")[0] for seen in server.seen] == ["/redirect"]
+    assert set(network_log.connects) <= {"127.0.0.1", "::1"}
 
 
 @pytest.mark.parametrize("url", [
@@ -430,7 +501,7 @@ async def test_the_process_policy_allow_list_adds_to_the_nodes(server: Server) -
 async def test_private_and_metadata_targets_are_refused_before_connecting(
     url: str, network_log: NetworkLog
 ) -> None:
-    error = await failure(http_node(url, allow_hosts=[]), host="192.168.0.10")
+    error = await failure(http_node(url), policy=HttpPolicy(), host="192.168.0.10")
     assert error.code == "ssrf_blocked"
     assert network_log.connects == []
 
@@ -443,7 +514,10 @@ async def test_ipv6_loopback_end_to_end(start_server: Any, network_log: NetworkL
     assert output["url"] == f"http://[::1]:{server.port}/json"
     assert network_log.connects == ["::1"]
     error = await failure(http_node(server.url("/json"), allow_hosts=["127.0.0.1"]))
-    assert error.code == "ssrf_blocked"
+    assert error.code == "host_not_allowed"
+    blocked = await failure(http_node(server.url("/json")),
+                            policy=HttpPolicy(allow_hosts=("127.0.0.1",)))
+    assert blocked.code == "ssrf_blocked"
     assert server.connections == 1
 
 
@@ -467,7 +541,7 @@ async def test_more_redirects_than_the_policy_allows_fail(server: Server) -> Non
     for _ in range(3):
         hop = server.url(f"/redirect?to={hop}")
     error = await failure(http_node(hop, follow_redirects=True),
-                          policy=HttpPolicy(max_redirects=2))
+                          policy=HttpPolicy(allow_hosts=LOOPBACK.allow_hosts, max_redirects=2))
     assert error.code == "http_error"
     assert "redirects" in error.message
 
@@ -481,9 +555,8 @@ async def test_more_redirects_than_the_policy_allows_fail(server: Server) -> Non
 async def test_each_redirect_hop_is_vetted(
     server: Server, location: str, network_log: NetworkLog
 ) -> None:
-    node = http_node(server.url(f"/redirect?to={location}"), follow_redirects=True,
-                     allow_hosts=["127.0.0.1"])
-    error = await failure(node)
+    node = http_node(server.url(f"/redirect?to={location}"), follow_redirects=True)
+    error = await failure(node, policy=HttpPolicy(allow_hosts=("127.0.0.1",)))
     assert error.code == "ssrf_blocked"
     assert network_log.connects == ["127.0.0.1"]  # only the first hop was contacted
 

@@ -389,6 +389,54 @@ async def test_ipv4_entry_covers_its_ipv4_mapped_spelling() -> None:
     assert (await refused(guard, "http://[::1]/")).details["address"] == "::1"
 
 
+# --- a node's own list: narrows, never exempts ---------------------------------------------
+
+
+async def test_only_list_admits_its_names_and_blocks_and_refuses_the_rest() -> None:
+    dns = FakeDns({"api.test": [["93.184.215.14"]], "cdn.test": [["93.184.215.99"]],
+                   "inside.test": [["10.1.2.3"]], "mixed.test": [["10.1.2.3", "93.184.215.14"]]})
+    guard = SsrfGuard(resolver=dns, only=AllowList.parse(["api.test", "10.0.0.0/8"]))
+    await guard.vet("https://api.test/x")
+    error = await refused(guard, "https://cdn.test/")
+    assert (error.code, error.details) == ("host_not_allowed", {"host": "cdn.test"})
+    # a name whose every address is in a listed block is on the list; one stray address is not
+    error = await refused(guard, "http://mixed.test/")
+    assert error.code == "host_not_allowed" and "93.184.215.14" in error.message
+    # on the node's list, but private: the guard still refuses it (the operator did not allow it)
+    assert (await refused(guard, "http://inside.test/")).code == "ssrf_blocked"
+    assert (await refused(guard, "http://10.9.9.9/")).code == "ssrf_blocked"
+    assert (await refused(guard, "http://8.8.8.8/")).code == "host_not_allowed"
+
+
+async def test_only_list_of_names_refuses_other_names_before_any_lookup() -> None:
+    dns = FakeDns({})
+    guard = SsrfGuard(resolver=dns, only=AllowList.parse(["api.test", "*.svc.test"]))
+    error = await refused(guard, "https://other.test/")
+    assert error.code == "host_not_allowed"
+    assert dns.questions == []
+
+
+@pytest.mark.parametrize(("only", "url"), [
+    (["0.0.0.0/0"], "http://127.0.0.1/"),
+    (["0.0.0.0/0", "::/0"], "http://[::1]/"),
+    (["::/0"], "http://[::ffff:127.0.0.1]/"),
+    (["169.254.169.254"], "http://169.254.169.254/latest/meta-data/"),
+    (["0.0.0.0/0"], "http://0xa9fea9fe/"),
+    (["127.0.0.1"], "http://2130706433/"),
+])
+async def test_only_list_never_lifts_the_forbidden_ranges(only: list[str], url: str) -> None:
+    error = await refused(SsrfGuard(resolver=no_dns, only=AllowList.parse(only)), url)
+    assert error.code == "ssrf_blocked"
+
+
+async def test_operator_exemption_and_node_list_together() -> None:
+    dns = FakeDns({"db.internal.test": [["10.0.0.5"]], "cache.internal.test": [["10.0.0.6"]]})
+    guard = SsrfGuard(AllowList.parse(["10.0.0.0/8"]), resolver=dns,
+                      only=AllowList.parse(["db.internal.test"]))
+    await guard.vet("http://db.internal.test/")
+    assert (await refused(guard, "http://cache.internal.test/")).code == "host_not_allowed"
+
+
 @pytest.mark.parametrize("entry", [
     "", "  ", "*", "*.", "http://example.com", "example.com:8080", "example.com/path",
     "10.0.0.0/33", "exa mple.com", "ünicode.test", "-bad.test", "127.1",

@@ -1,4 +1,5 @@
-"""Exemptions from the SSRF guard: the internal services a workflow is meant to reach.
+"""Host lists for the SSRF guard: the operator's exemptions (the internal services
+workflows are meant to reach) and a node's own narrowing of where it may connect.
 
 Entries are exact host names, ``*.suffix`` wildcards (any subdomain, not the apex), IP
 addresses and CIDR blocks. A malformed entry is an error, never silently ignored: an entry

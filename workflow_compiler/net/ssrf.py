@@ -7,6 +7,12 @@ checked before any connection: its scheme, its host's spelling, and every addres
 resolves to. The vetted addresses are returned so the caller connects to exactly those
 (see ``net.transport``); resolving again at connect time would let a DNS server answer
 "public" to the check and "private" to the connection (DNS rebinding).
+
+Two lists, with different owners. ``allow`` lifts the forbidden ranges: it is the
+operator's (``HttpPolicy.allow_hosts``), because whoever writes a spec or its inputs is
+exactly who the guard defends against. ``only`` narrows what a node may reach, public
+hosts included: it is the spec's (an http node's ``allow_hosts``), and since it can only
+take away, a spec cannot use it to reach anything the operator did not allow.
 """
 
 from __future__ import annotations
@@ -100,11 +106,21 @@ class VettedTarget:
         return self.target.host
 
 
-class SsrfGuard:
-    """Vets URLs against the forbidden ranges, lifting them only for allow-listed entries."""
+def not_allowed(host: str, shown: str = "") -> NodeExecutionError:
+    return NodeExecutionError(
+        f"refused to connect to {host!r}{shown}: it is not in this node's allow_hosts",
+        code="host_not_allowed", retryable=False, details={"host": host})
 
-    def __init__(self, allow: AllowList | None = None, resolver: Resolver | None = None) -> None:
+
+class SsrfGuard:
+    """Vets URLs against the forbidden ranges, lifting them only for the operator's
+    exemptions (``allow``), and, when ``only`` is given, against a node's own list of the
+    hosts it may reach at all."""
+
+    def __init__(self, allow: AllowList | None = None, resolver: Resolver | None = None,
+                 *, only: AllowList | None = None) -> None:
         self.allow = allow or AllowList()
+        self.only = only
         self._resolve: Resolver = resolver or system_resolver
 
     def inspect(self, url: str | httpx.URL) -> Target:
@@ -116,7 +132,11 @@ class SsrfGuard:
                 self._refuse_numeric_spelling(url)
             raise
         if target.literal is not None:
+            self._restrict(target.host, [target.literal])
             self._check(target.host, [target.literal])
+        elif self.only is not None and not self.only.allows_host(target.host) \
+                and not self.only.networks:
+            raise not_allowed(target.host)  # no address could match: refused before DNS
         return target
 
     async def vet(self, url: str | httpx.URL) -> VettedTarget:
@@ -129,8 +149,17 @@ class SsrfGuard:
             raise NodeExecutionError(f"{target.host!r} resolved to no addresses",
                                      code="http_error", retryable=True,
                                      details={"host": target.host})
+        self._restrict(target.host, addresses)
         self._check(target.host, addresses)
         return VettedTarget(target, tuple(addresses))
+
+    def _restrict(self, host: str, addresses: list[IPAddress]) -> None:
+        """A node's own list: its host name, or every address it has, must be on it."""
+        if self.only is None or self.only.allows_host(host):
+            return
+        for address in addresses:
+            if not self.only.allows_address(address):
+                raise not_allowed(host, "" if host == str(address) else f" ({address})")
 
     def _check(self, host: str, addresses: list[IPAddress]) -> None:
         """Refuse when any address is forbidden: a host with one private answer is hostile.
@@ -146,10 +175,11 @@ class SsrfGuard:
             if host_allowed and not reaches_metadata(address):
                 continue
             shown = "" if host == str(address) else f" ({address})"
-            remedy = ("only an allow_hosts entry for that IP address or its block unlocks it"
+            remedy = ("only the operator's allow-list (GRAPHWRIGHT_HTTP_ALLOW_HOSTS) can"
+                      " unlock it, with an entry for that IP address or its block"
                       if reaches_metadata(address) else
-                      "add the host or address to allow_hosts if this workflow is meant to"
-                      " reach it")
+                      "only the operator can allow it, in GRAPHWRIGHT_HTTP_ALLOW_HOSTS (a"
+                      " spec's allow_hosts never lifts the guard)")
             raise blocked(f"refused to connect to {host!r}{shown}: {reason} address; {remedy}",
                           host=host, address=str(address), reason=reason)
 

@@ -124,7 +124,11 @@ async def perform(ctx: NodeContext, node: HttpNode, model: ModelArgs | None = No
     """The request the node describes (plus what a model supplied), sent and parsed."""
     policy = ctx.services.http
     try:
-        allow = AllowList.parse([*node.allow_hosts, *policy.allow_hosts])
+        # Exemptions from the guard are the operator's alone: a spec (or whoever feeds an
+        # API its specs) must not be able to open loopback or the metadata address. The
+        # node's own list can only narrow where it may connect.
+        allow = AllowList.parse(policy.allow_hosts)
+        only = AllowList.parse(node.allow_hosts) if node.allow_hosts else None
     except ValueError as exc:
         raise NodeExecutionError(f"invalid allow_hosts entry: {exc}",
                                  code="invalid_allow_host") from None
@@ -154,7 +158,7 @@ async def perform(ctx: NodeContext, node: HttpNode, model: ModelArgs | None = No
         follow_redirects=node.follow_redirects,
         max_redirects=policy.max_redirects,
     )
-    response = await fetch(SsrfGuard(allow), node.method, url.strip(), headers=headers,
+    response = await fetch(SsrfGuard(allow, only=only), node.method, url.strip(), headers=headers,
                            params=query, content=content,
                            options=options)
     if node.fail_on_status and response.status >= 400:

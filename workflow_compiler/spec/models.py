@@ -181,7 +181,12 @@ class HttpNode(NodeBase):
     fail_on_status: bool = Field(True, description="4xx/5xx fail the node (5xx is retryable)")
     allow_hosts: list[str] = Field(
         default_factory=list,
-        description="hosts or CIDRs exempt from the SSRF guard (e.g. an internal service)",
+        description="the only hosts this node may reach (names, '*.suffix' wildcards, IP "
+        "addresses or CIDR blocks), on every redirect hop too; empty: any host the SSRF "
+        "guard allows. It narrows and never exempts: loopback, private, link-local and "
+        "cloud metadata addresses stay refused unless the operator allows them "
+        "(GRAPHWRIGHT_HTTP_ALLOW_HOSTS)",
+        examples=[["api.example.com", "*.corp.example.com"]],
     )
     max_response_bytes: int = Field(10_000_000, ge=1, le=100_000_000)
     follow_redirects: bool = False
