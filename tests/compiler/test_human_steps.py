@@ -208,3 +208,143 @@ async def test_due_interrupts_are_reported_before_firing(runtime: WorkflowRuntim
     assert await runtime.due_interrupts() == []
     due = await runtime.due_interrupts(later)
     assert [(run_id, i.node_id, i.kind) for run_id, i in due] == [(paused.run_id, "nap", "wait")]
+
+
+# --- the recorded time of a response is the server's ---------------------------------------
+
+
+async def test_a_responder_cannot_choose_the_recorded_time(runtime: WorkflowRuntime) -> None:
+    nodes, edges = decided()
+    s = spec(nodes, edges, {"ask": "{{ nodes.ask }}"})
+    paused, _ = await run_collect(runtime, s, {"amount": 1})
+    before = await runtime.state(paused.run_id)
+    with pytest.raises(InvalidResponseError, match="'at' is recorded by the server"):
+        await runtime.resume(paused.run_id, {"by": "alice", "decision": "approve",
+                                             "at": "2001-01-01T00:00:00+00:00"})
+    assert (await runtime.state(paused.run_id))["checkpoint_id"] == before["checkpoint_id"]
+    sent = datetime.now(UTC)
+    first = await runtime.resume(paused.run_id, {"by": "alice", "decision": "approve"})
+    done = await runtime.resume(paused.run_id, {"by": "bob", "decision": "approve"})
+    assert first.status == "paused" and done.status == "completed", done.error
+    assert done.outputs is not None
+    stamps = [datetime.fromisoformat(r["at"]) for r in done.outputs["ask"]["responses"]]
+    assert all(sent - timedelta(seconds=1) <= at <= datetime.now(UTC) for at in stamps)
+
+
+# --- approval timeouts: every on_timeout -------------------------------------------------
+
+
+def timing_out(on_timeout: str) -> dict[str, Any]:
+    return spec([approval(timeout="PT1H", on_timeout=on_timeout, approvers=["alice", "bob"],
+                          min_approvals=2),
+                 t("yes", "approved"), t("no", "rejected")],
+                [("ask", "yes", "approved"), ("ask", "no", "rejected")],
+                {"ask": "{{ nodes.ask }}", "yes": "{{ nodes.yes | default(none) }}",
+                 "no": "{{ nodes.no | default(none) }}"})
+
+
+@pytest.mark.parametrize(("on_timeout", "decision", "port"), [
+    ("approve", "approved", "yes"), ("reject", "rejected", "no")])
+async def test_approval_timeout_decides_per_on_timeout(
+    runtime: WorkflowRuntime, on_timeout: str, decision: str, port: str
+) -> None:
+    paused, _ = await run_collect(runtime, timing_out(on_timeout), {"amount": 1})
+    await runtime.resume(paused.run_id, {"by": "alice", "decision": "approve"})
+    assert await runtime.fire_due(datetime.now(UTC)) == []
+    assert await runtime.fire_due(datetime.now(UTC) + timedelta(hours=2)) == [paused.run_id]
+    done = await runtime.result(paused.run_id)
+    assert done.status == "completed", done.error
+    assert done.outputs is not None
+    assert done.outputs["ask"]["decision"] == decision
+    assert done.outputs["ask"]["timed_out"] is True
+    assert [r["by"] for r in done.outputs["ask"]["responses"]] == ["alice"]
+    other = "no" if port == "yes" else "yes"
+    assert (done.outputs[port], done.outputs[other]) == (decision, None)
+
+
+async def test_approval_timeout_fails_the_run_with_on_timeout_fail(
+    runtime: WorkflowRuntime,
+) -> None:
+    paused, _ = await run_collect(runtime, timing_out("fail"), {"amount": 1})
+    assert await runtime.fire_due(datetime.now(UTC) + timedelta(hours=2)) == [paused.run_id]
+    done = await runtime.result(paused.run_id)
+    assert done.status == "failed"
+    assert done.error is not None and done.error["code"] == "approval_timeout"
+
+
+# --- waits: the fired output reports the pause's due time -----------------------------------
+
+
+class SteppedClock:
+    """The services' clock, moved by the test: a timer fires after "real" time passed."""
+
+    def __init__(self, start: datetime) -> None:
+        self.moment = start
+
+    def now(self) -> datetime:
+        return self.moment
+
+
+@pytest.mark.parametrize(("config", "due"), [
+    ({"duration": "PT10M"}, "2030-01-01T00:11:00+00:00"),
+    ({"until": "2030-01-01T00:30:00Z"}, "2030-01-01T00:30:00+00:00"),
+    ({"until": "{{ inputs.at }}"}, "2030-01-01T00:30:00+00:00"),
+    ({"cron": "*/5 * * * *"}, "2030-01-01T00:05:00+00:00"),
+])
+async def test_a_fired_wait_reports_the_due_time_it_paused_for(
+    runtime: WorkflowRuntime, config: dict[str, Any], due: str
+) -> None:
+    clock = SteppedClock(datetime(2030, 1, 1, 0, 1, tzinfo=UTC))
+    runtime.services.clock = clock
+    s = spec([{"id": "nap", "type": "wait", **config}, t("after", "awake")],
+             [("nap", "after")], {"nap": "{{ nodes.nap }}", "after": "{{ nodes.after }}"})
+    paused, _ = await run_collect(runtime, s, {"at": "2030-01-01T00:30:00Z"})
+    (pending,) = paused.interrupts
+    assert (pending.kind, pending.due_at) == ("wait", due)
+    fire_at = datetime.fromisoformat(due) + timedelta(minutes=1)
+    clock.moment = fire_at  # the node runs again on resume, later than it paused
+    assert await runtime.fire_due(fire_at - timedelta(minutes=2)) == []
+    assert await runtime.fire_due(fire_at) == [paused.run_id]
+    done = await runtime.result(paused.run_id)
+    assert done.status == "completed", done.error
+    assert done.outputs is not None
+    assert done.outputs["after"] == "awake"
+    assert done.outputs["nap"]["due_at"] == due
+    assert done.outputs["nap"]["fired_at"] is not None
+
+
+async def test_a_wait_answered_by_resume_reports_the_pause_due_time(
+    runtime: WorkflowRuntime,
+) -> None:
+    clock = SteppedClock(datetime(2030, 1, 1, 0, 1, tzinfo=UTC))
+    runtime.services.clock = clock
+    s = spec([{"id": "nap", "type": "wait", "cron": "0 12 * * *"}], [],
+             {"nap": "{{ nodes.nap }}"})
+    paused, _ = await run_collect(runtime, s)
+    assert paused.interrupts[0].due_at == "2030-01-01T12:00:00+00:00"
+    clock.moment = datetime(2030, 1, 2, 13, 0, tzinfo=UTC)
+    done = await runtime.resume(paused.run_id, None)
+    assert done.outputs is not None
+    assert done.outputs["nap"]["due_at"] == "2030-01-01T12:00:00+00:00"
+
+
+async def test_wait_until_in_the_future_pauses_until_then(runtime: WorkflowRuntime) -> None:
+    until = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)
+    s = spec([{"id": "nap", "type": "wait", "until": until.isoformat()}, t("after", "awake")],
+             [("nap", "after")], {"after": "{{ nodes.after }}"})
+    paused, _ = await run_collect(runtime, s)
+    assert paused.status == "paused"
+    assert datetime.fromisoformat(paused.interrupts[0].due_at or "") == until
+    assert await runtime.fire_due(until - timedelta(seconds=1)) == []
+    assert await runtime.fire_due(until) == [paused.run_id]
+    assert (await runtime.result(paused.run_id)).outputs == {"after": "awake"}
+
+
+def test_an_invalid_cron_is_refused_by_validation() -> None:
+    from workflow_compiler.validation import check_spec
+
+    found = check_spec(spec([{"id": "nap", "type": "wait", "cron": "every day at noon"}], []))
+    assert [(i.code, i.path, i.node_id) for i in found] == [
+        ("invalid_cron", "/nodes/0/cron", "nap")]
+    assert found[0].hint is not None and "five fields" in found[0].hint
+

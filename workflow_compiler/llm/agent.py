@@ -206,7 +206,7 @@ class AgentRun:
         afresh (it restarts the interrupt count on a retry, not the task count), so an
         approval of one call would let a different one run. The retry asks again."""
         from workflow_compiler.errors import InvalidResponseError
-        from workflow_compiler.nodes.human import check_approval_response
+        from workflow_compiler.nodes.human import recorded_approval_response
 
         args = json.dumps(call["args"], ensure_ascii=False, sort_keys=True)
         payload = {
@@ -222,9 +222,8 @@ class AgentRun:
             value = interrupt(payload)
             if stale:
                 continue  # about another attempt's call: the next interrupt() pauses
-            response = value.get("response") if isinstance(value, dict) else None
             try:
-                return check_approval_response(payload, response)
+                return recorded_approval_response(payload, value)
             except InvalidResponseError:
                 continue  # refused: stay paused (the runtime normally refuses it first)
 

@@ -39,7 +39,13 @@ def due_at(ctx: NodeContext) -> str | None:
 
 
 def check_approval_response(payload: dict[str, Any], response: object) -> dict[str, Any]:
-    """The normalised response, or ``InvalidResponseError`` saying why it is refused."""
+    """The normalised response, or ``InvalidResponseError`` saying why it is refused.
+
+    ``at``, when the response was given, is not the responder's to say: the runtime
+    stamps the server's time on it (``recorded_approval_response``), so an approval's
+    audit trail cannot be back- or forward-dated. A response that brings one is refused
+    rather than silently corrected, since nothing we ship sends it.
+    """
     if not isinstance(response, dict):
         raise InvalidResponseError("an approval response is an object {by, decision, comment?}")
     by = response.get("by")
@@ -62,11 +68,27 @@ def check_approval_response(payload: dict[str, Any], response: object) -> dict[s
     comment = response.get("comment")
     if comment is not None and not isinstance(comment, str):
         raise InvalidResponseError("'comment' must be a string")
-    extra = set(response) - {"by", "decision", "comment", "data", "at"}
+    if "at" in response:
+        raise InvalidResponseError(
+            "'at' is recorded by the server (the time the response arrives); leave it out")
+    extra = set(response) - {"by", "decision", "comment", "data"}
     if extra:
         raise InvalidResponseError(f"unknown fields in response: {', '.join(sorted(extra))}")
     return {"by": by, "decision": decision, "comment": comment,
-            "data": response.get("data"), "at": response.get("at")}
+            "data": response.get("data"), "at": None}
+
+
+def recorded_approval_response(payload: dict[str, Any], value: object) -> dict[str, Any]:
+    """The response a resume value carries, checked again, with the time the runtime
+    stamped on it (the resume value is the runtime's, not the responder's, so its ``at``
+    is the server's); ``InvalidResponseError`` when the response is refused."""
+    response = value.get("response") if isinstance(value, dict) else None
+    at = response.get("at") if isinstance(response, dict) else None
+    if isinstance(response, dict):
+        response = {k: v for k, v in response.items() if k != "at"}
+    checked = check_approval_response(payload, response)
+    checked["at"] = at if isinstance(at, str) else None
+    return checked
 
 
 def check_input_response(payload: dict[str, Any], data: object) -> object:
@@ -129,8 +151,7 @@ class ApprovalExecutor:
             if isinstance(value, dict) and value.get("timeout"):
                 return self._timed_out(node, responses)
             try:
-                response = value.get("response") if isinstance(value, dict) else None
-                responses.append(check_approval_response(payload, response))
+                responses.append(recorded_approval_response(payload, value))
             except InvalidResponseError:
                 continue  # refused: stay paused (the runtime normally refuses it first)
             decision = _decide(node, responses)

@@ -75,7 +75,12 @@ class WaitExecutor:
         value = interrupt({"kind": "wait", "node_id": ctx.node_path or node.id,
                            "due_at": due.isoformat()})
         fired = value.get("fired_at") if isinstance(value, dict) else None
-        return NodeResult({"due_at": due.isoformat(), "fired_at": fired})
+        # On resume this node runs again and ``due`` above is computed afresh (resume time
+        # plus the duration, the next cron match after it): the runtime hands back the due
+        # time of the pause itself, which is the one to report.
+        paused_due = value.get("due_at") if isinstance(value, dict) else None
+        return NodeResult({"due_at": paused_due if isinstance(paused_due, str)
+                           else due.isoformat(), "fired_at": fired})
 
 
 class SignalExecutor:
