@@ -348,3 +348,12 @@ def test_an_invalid_cron_is_refused_by_validation() -> None:
         ("invalid_cron", "/nodes/0/cron", "nap")]
     assert found[0].hint is not None and "five fields" in found[0].hint
 
+
+async def test_notify_channels_reach_the_pause_payload_as_written(
+    runtime: WorkflowRuntime,
+) -> None:
+    channels = [{"channel": "webhook", "url": "https://hooks.example.com/approvals"},
+                {"channel": "email", "to": ["ops@example.com"]}]
+    paused, _ = await run_collect(runtime, spec([approval(notify=channels)], []),
+                                  {"amount": 1})
+    assert paused.interrupts[0].payload["notify"] == channels

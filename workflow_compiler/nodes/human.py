@@ -8,6 +8,7 @@ earlier answers in order, which is how responses from several approvers accumula
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any, ClassVar
 
@@ -114,20 +115,92 @@ def _decide(node: ApprovalNode, responses: list[dict[str, Any]]) -> str | None:
     return None
 
 
+def _check_thresholds(node: ApprovalNode, path: str) -> list[SpecIssue]:
+    """Thresholds a list of named approvers, each answering once, can never reach, or can
+    fail to reach together: with N of them, a split of a approvals and N - a rejections
+    decides nothing when a < min_approvals and N - a < max_rejections, which some a allows
+    exactly when min_approvals + max_rejections >= N + 2. Without a timeout such a node
+    may stay paused forever; with one, the timeout decides, so the split is accepted."""
+    if not node.approvers:
+        return []  # anyone may answer: more responses can always come
+    count = len(set(node.approvers))
+    issues: list[SpecIssue] = []
+    if node.min_approvals > count:
+        issues.append(SpecIssue(
+            "invalid_value",
+            f"min_approvals is {node.min_approvals} but only {count} approvers are listed: "
+            "the node could never be approved", path=f"{path}/min_approvals", node_id=node.id))
+    if node.max_rejections > count:
+        issues.append(SpecIssue(
+            "invalid_value",
+            f"max_rejections is {node.max_rejections} but only {count} approvers are listed: "
+            "the node could never be rejected by them", path=f"{path}/max_rejections",
+            node_id=node.id, hint=f"at most {count}"))
+    if issues or node.timeout is not None:
+        return issues
+    if node.min_approvals + node.max_rejections >= count + 2:
+        approvals = node.min_approvals - 1
+        return [SpecIssue(
+            "approval_may_never_decide",
+            f"with {count} approvers, {approvals} approval(s) and {count - approvals} "
+            f"rejection(s) reach neither min_approvals ({node.min_approvals}) nor "
+            f"max_rejections ({node.max_rejections}), and without a timeout the node would "
+            "wait forever", path=f"{path}/max_rejections", node_id=node.id,
+            hint=f"lower max_rejections to {count + 1 - node.min_approvals} (so that "
+            f"min_approvals + max_rejections <= {count + 1}), or add a 'timeout' with "
+            "on_timeout")]
+    return []
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_FIELDS_OF = {"webhook": ("url",), "email": ("to", "subject")}
+_A = {"webhook": "a webhook", "email": "an email"}
+
+
+def check_notify(node: ApprovalNode, path: str) -> list[SpecIssue]:
+    """Each channel has the fields of its kind, and they are usable as written."""
+    issues: list[SpecIssue] = []
+    for index, channel in enumerate(node.notify):
+        where = f"{path}/notify/{index}"
+        own = _FIELDS_OF[channel.channel]
+        issues.extend(
+            SpecIssue("invalid_value", f"{_A[channel.channel]} channel takes no {name!r}",
+                      path=f"{where}/{name}", node_id=node.id,
+                      hint=f"{channel.channel} takes: {', '.join(own)}")
+            for name in ("url", "to", "subject")
+            if getattr(channel, name) is not None and name not in own)
+        if getattr(channel, own[0]) is None:
+            issues.append(SpecIssue("missing_field",
+                                    f"{_A[channel.channel]} channel needs {own[0]!r}",
+                                    path=f"{where}/{own[0]}", node_id=node.id))
+        elif channel.channel == "webhook":
+            issues.extend(_check_webhook_url(node, str(channel.url), f"{where}/url"))
+        else:
+            issues.extend(
+                SpecIssue("invalid_value", f"{address!r} is not an email address",
+                          path=f"{where}/to/{i}", node_id=node.id)
+                for i, address in enumerate(channel.to or []) if not _EMAIL.match(address))
+    return issues
+
+
+def _check_webhook_url(node: ApprovalNode, url: str, path: str) -> list[SpecIssue]:
+    from workflow_compiler.net.ssrf import parse_target
+
+    try:
+        parse_target(url)
+    except NodeExecutionError as exc:
+        return [SpecIssue("invalid_url", exc.message, path=path, node_id=node.id,
+                          hint="e.g. 'https://hooks.example.com/approvals'")]
+    return []
+
+
 class ApprovalExecutor:
     type_name: ClassVar[str] = "approval"
     config_model: ClassVar[type[NodeBase]] = ApprovalNode
 
     def validate(self, node: NodeBase, ctx: ValidationContext, path: str) -> list[SpecIssue]:
         assert isinstance(node, ApprovalNode)
-        if node.approvers and node.min_approvals > len(node.approvers):
-            return [SpecIssue(
-                "invalid_value",
-                f"min_approvals is {node.min_approvals} but only {len(node.approvers)} "
-                "approvers are listed: the node could never be approved",
-                path=f"{path}/min_approvals", node_id=node.id,
-            )]
-        return []
+        return [*_check_thresholds(node, path), *check_notify(node, path)]
 
     def output_schema(self, node: NodeBase) -> dict[str, Any] | None:
         return APPROVAL_OUTPUT_SCHEMA
@@ -143,7 +216,8 @@ class ApprovalExecutor:
                 "kind": "approval", "node_id": ctx.node_path or node.id, "question": question,
                 "options": node.options, "approvers": node.approvers,
                 "min_approvals": node.min_approvals, "max_rejections": node.max_rejections,
-                "responses": list(responses), "due_at": deadline, "notify": node.notify,
+                "responses": list(responses), "due_at": deadline,
+                "notify": [c.model_dump(exclude_none=True) for c in node.notify],
             }
             value = interrupt(payload)
             if isinstance(value, dict) and value.get("due_at"):

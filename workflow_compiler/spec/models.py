@@ -192,15 +192,53 @@ class HttpNode(NodeBase):
     follow_redirects: bool = False
 
 
+class NotifyChannel(_Strict):
+    """Where to tell people that an approval waits for them.
+
+    Spec version 1 fixes the shape and checks it; delivery is the worker's job and is not
+    done yet (the channels travel in the pause's payload, so ``run.paused`` shows them to a
+    deliverer). Values are taken as written, not as templates.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"allOf": [
+            {"if": {"properties": {"channel": {"const": "webhook"}}},
+             "then": {"required": ["url"],
+                      "not": {"anyOf": [{"required": ["to"]}, {"required": ["subject"]}]}}},
+            {"if": {"properties": {"channel": {"const": "email"}}},
+             "then": {"required": ["to"], "not": {"required": ["url"]}}},
+        ]},
+    )
+
+    channel: Literal["webhook", "email"] = Field(
+        description="webhook: an HTTP POST of the pause to 'url'; email: a message to 'to'")
+    url: str | None = Field(None, max_length=2048,
+                            description="webhook only: an http(s) URL (delivered through "
+                            "the SSRF guard)")
+    to: list[str] | None = Field(None, min_length=1, max_length=50,
+                                 description="email only: the recipients' addresses")
+    subject: str | None = Field(None, max_length=200,
+                                description="email only: the subject line")
+
+
 class ApprovalNode(NodeBase):
     type: Literal["approval"] = "approval"
     question: str
     options: list[str] = Field(default_factory=list, description="custom options, each a port")
     approvers: list[str] = Field(default_factory=list, description="empty: anyone may answer")
-    min_approvals: int = Field(1, ge=1, le=100)
-    max_rejections: int = Field(1, ge=1, le=100)
-    on_timeout: Literal["approve", "reject", "fail", "route"] = "reject"
-    notify: list[str | dict[str, Any]] = Field(default_factory=list)
+    min_approvals: int = Field(1, ge=1, le=100, description="approvals that approve")
+    max_rejections: int = Field(
+        1, ge=1, le=100, description="rejections that reject; with named approvers and no "
+        "timeout, min_approvals + max_rejections must be at most len(approvers) + 1, or a "
+        "split vote could leave the node undecided forever")
+    on_timeout: Literal["approve", "reject", "fail", "route"] = Field(
+        "reject", description="what the node's 'timeout' decides; 'route' takes the timeout "
+        "port, which then needs an edge")
+    notify: list[NotifyChannel] = Field(
+        default_factory=list, max_length=20,
+        description="channels to tell the approvers (delivery: not done yet, see "
+        "NotifyChannel)")
 
     @field_validator("options")
     @classmethod

@@ -45,6 +45,22 @@ def _check_ai_edge(edge: EdgeEntry, source: NodeEntry, target: NodeEntry, log: I
             log.add("invalid_ai_edge", problem, pointer(edge.path, "from"), source.node_id)
 
 
+def _check_port(edge: EdgeEntry, source: NodeEntry, port_cache: dict[str, list[str]],
+                log: IssueLog) -> None:
+    if source.type_name is None or edge.source is None or edge.port is None:
+        return
+    ports = port_cache.get(edge.source)
+    if ports is None:
+        ports = port_cache[edge.source] = node_ports(source.raw)
+    if edge.port not in ports:
+        log.add("unknown_port",
+                f"a {source.type_name} node has no port {edge.port!r}"
+                + ("" if edge.port_given else " (the default)")
+                + f"; its ports are: {', '.join(ports) or 'none'}",
+                pointer(edge.path, "port"), edge.source,
+                hint=did_you_mean(edge.port, ports))
+
+
 def check_edges(
     entries: dict[str, NodeEntry], edges: list[EdgeEntry], log: IssueLog
 ) -> EdgeGraph:
@@ -64,10 +80,13 @@ def check_edges(
                         f"edge {end!r} names {show(name)}, which is not a node here",
                         pointer(edge.path, end), edge.source if end == "to" else None,
                         hint=log.suggest(name, entries.keys()))
-        if edge.source is None or edge.target is None or not ends_known \
-                or edge.kind is None or edge.port is None:
+        if edge.source is None or edge.target is None or not ends_known or edge.port is None:
             continue
         source, target = entries[edge.source], entries[edge.target]
+        if edge.kind is None:  # unknown kind, reported already; its port is still the source's
+            if edge.port_given:
+                _check_port(edge, source, port_cache, log)
+            continue
         key = (edge.source, edge.port, edge.target, edge.kind)
         if key in first_seen:
             log.add("duplicate_edge",
@@ -86,17 +105,7 @@ def check_edges(
             ai_sources.add(edge.source)
             graph.ai_targets.setdefault(edge.source, edge.target)
             continue
-        if source.type_name is not None:
-            ports = port_cache.get(edge.source)
-            if ports is None:
-                ports = port_cache[edge.source] = node_ports(source.raw)
-            if edge.port not in ports:
-                log.add("unknown_port",
-                        f"a {source.type_name} node has no port {edge.port!r}"
-                        + ("" if edge.port_given else " (the default)")
-                        + f"; its ports are: {', '.join(ports) or 'none'}",
-                        pointer(edge.path, "port"), edge.source,
-                        hint=did_you_mean(edge.port, ports))
+        _check_port(edge, source, port_cache, log)
         graph.main.append((edge.source, edge.port, edge.target, edge.index))
         in_main.update((edge.source, edge.target))
     graph.ai_only = ai_sources - in_main

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from jsonschema import Draft202012Validator
+
+from workflow_compiler.expressions import is_template
 from workflow_compiler.graph.ports import case_port
 from workflow_compiler.validation.parsing import NodeEntry
 from workflow_compiler.validation.reporting import IssueLog, pointer, show
@@ -75,3 +78,84 @@ def check_inline_inputs(entry: NodeEntry, child: dict[str, Any], log: IssueLog) 
                 f"{', '.join(repr(m) for m in missing)}, which 'inputs' does not give",
                 pointer(entry.path, "inputs"), entry.node_id,
                 hint=f'add e.g. "{missing[0]}": "{{{{ inputs.{missing[0]} }}}}"')
+
+
+def _compatible(given: set[str], wanted: set[str]) -> bool:
+    """Could a value declared as one of ``given`` be one of ``wanted``? Integers are
+    numbers, and a number may happen to be whole, so those two always may."""
+    numeric = {"integer", "number"}
+    return bool(given & wanted) or bool(given & numeric and wanted & numeric)
+
+
+def _holds_templates(value: object) -> bool:
+    pending = [value]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, str) and is_template(current):
+            return True
+        if isinstance(current, dict):
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+    return False
+
+
+def _is_file_slot(schema: dict[str, Any]) -> bool:
+    """File inputs are given as references and seen as descriptors: not judged here."""
+    items = schema.get("items")
+    return schema.get("format") == "file" or (isinstance(items, dict)
+                                              and items.get("format") == "file")
+
+
+def check_inline_input_types(entry: NodeEntry, child: dict[str, Any],
+                             direct: dict[str, dict[str, Any] | None], log: IssueLog) -> None:
+    """Values of ``inputs`` that cannot match what the inline child declares for them.
+
+    Judged only where the value is known: a constant (validated against the property's
+    schema) or a template that is one bare reference to something with a declared type
+    (``direct``: the schemas the template check found, by site path). Anything else, such
+    as mixed text or filters, has a type we do not know, and is taken on trust.
+    """
+    schema, given = child.get("inputs"), entry.raw.get("inputs")
+    properties = schema.get("properties") if isinstance(schema, dict) else None
+    if not isinstance(properties, dict) or not isinstance(given, dict):
+        return
+    try:
+        Draft202012Validator.check_schema(schema)  # type: ignore[arg-type]
+    except Exception:  # the child's own check reports it
+        return
+    for name, value in given.items():
+        wanted = properties.get(name)
+        if not isinstance(wanted, dict) or _is_file_slot(wanted):
+            continue
+        where = pointer(entry.path, "inputs", name)
+        if isinstance(value, str) and is_template(value):
+            wanted_types = declared_types(wanted)
+            found = declared_types(direct.get(where))
+            if wanted_types is not None and found is not None \
+                    and not _compatible(found, wanted_types):
+                log.add("type_mismatch",
+                        f"input {name!r} of the inline workflow is declared as "
+                        f"{' or '.join(sorted(wanted_types))}, but what it is given is "
+                        f"declared as {' or '.join(sorted(found))}", where, entry.node_id)
+            continue
+        if _holds_templates(value):
+            continue
+        problem = _first_problem(wanted, value)
+        if problem is not None:
+            message, inside = problem
+            log.add("type_mismatch",
+                    f"input {name!r} of the inline workflow does not accept {show(value)}: "
+                    f"{message}", pointer(where, *inside), entry.node_id)
+
+
+def _first_problem(schema: dict[str, Any], value: object
+                   ) -> tuple[str, list[str | int]] | None:
+    """The first way ``value`` breaks ``schema``, and where inside the value."""
+    try:
+        error = next(iter(Draft202012Validator(schema).iter_errors(value)), None)
+    except Exception:  # an odd schema (an unresolvable $ref alone, say): no judgement
+        return None
+    if error is None:
+        return None
+    return error.message[:200], [t if isinstance(t, int) else str(t) for t in error.path]

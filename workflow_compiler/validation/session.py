@@ -20,6 +20,7 @@ from workflow_compiler.validation.control_flow import analyse_flow
 from workflow_compiler.validation.edges import EdgeGraph, check_edges
 from workflow_compiler.validation.executors import output_schema_of, run_executor_checks
 from workflow_compiler.validation.node_checks import (
+    check_inline_input_types,
     check_inline_inputs,
     check_map_items,
     check_node_schema,
@@ -31,6 +32,7 @@ from workflow_compiler.validation.reporting import IssueLog, pointer
 from workflow_compiler.validation.schemas import check_schema
 from workflow_compiler.validation.scopes import Level, SpecScope
 from workflow_compiler.validation.templates import node_template_sites, strings_in
+from workflow_compiler.validation.timeouts import check_timeout_ports
 
 
 @dataclass(slots=True)
@@ -94,6 +96,7 @@ class Session:
         edge_entries = [parse_edge(item, i, f"{path}/edges/{i}", log)
                         for i, item in enumerate(edges)]
         graph = check_edges(entries, edge_entries, log)
+        check_timeout_ports(entries, edge_entries, log)
         check_llm_tools(entries, edge_entries, log)
         topology = analyse_flow(entries, graph, path, log)
         level = Level(listed, edge_entries, entries, topology,
@@ -138,6 +141,9 @@ class Session:
             direct[site.path] = self.templates.check(site, reader, scope)
         if entry.type_name == "switch":
             check_switch_cases(entry, direct.get(pointer(entry.path, "value")), self.log)
+        elif entry.type_name == "subworkflow" and isinstance(entry.raw.get("spec"), dict) \
+                and node_id not in level.ai_only:  # as a tool, the model gives inputs
+            check_inline_input_types(entry, entry.raw["spec"], direct, self.log)
         elif entry.type_name == "map":
             return check_map_items(entry, direct.get(pointer(entry.path, "items")), self.log)
         return None
