@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from importlib.metadata import EntryPoint
 
 import click
 
@@ -65,19 +66,50 @@ def _add_commands() -> None:
         cli.add_command(command, name)
 
 
-def plugin_commands() -> dict[str, click.Command]:
+def plugin_commands(points: Iterable[EntryPoint] | None = None) -> dict[str, click.Command]:
     """Commands of the service packages (``serve``, ``users``, ``worker``), registered as
     ``graphwright.commands`` entry points: the core stays free of their imports (DESIGN
     section 1) and a distribution without them still has a working CLI. Their modules keep
-    heavy imports inside the commands, so ``graphwright run`` does not pay for FastAPI."""
-    from importlib.metadata import entry_points
+    heavy imports inside the commands, so ``graphwright run`` does not pay for FastAPI.
 
+    Each plugin is loaded on its own: one that fails to import (a missing dependency, a
+    bug in its module) or is not a click command must not take ``run`` and ``validate``
+    down with it. It is listed instead as a stand-in that says, when invoked, what broke.
+    ``points`` defaults to the installed entry points."""
+    if points is None:
+        from importlib.metadata import entry_points
+
+        points = entry_points(group=PLUGIN_GROUP)
     found: dict[str, click.Command] = {}
-    for point in entry_points(group=PLUGIN_GROUP):
-        command = point.load()
+    for point in points:
+        try:
+            command = point.load()
+        except Exception as exc:
+            found[point.name] = _broken_plugin(point, f"{type(exc).__name__}: {exc}")
+            continue
         if isinstance(command, click.Command):
             found[point.name] = command
+        else:
+            found[point.name] = _broken_plugin(
+                point, f"it is a {type(command).__name__}, not a click command")
     return found
+
+
+def _broken_plugin(point: EntryPoint, reason: str) -> click.Command:
+    """A stand-in for a plugin command that could not be loaded: listed in ``--help`` as
+    unavailable, and failing with the reason (exit status 1) when invoked."""
+    where = f"{point.value} (entry point {point.name!r} of {PLUGIN_GROUP})"
+
+    def fail(args: tuple[str, ...]) -> None:
+        raise CliError(f"the command {point.name!r} could not be loaded from {where}: "
+                       f"{reason}", ExitCode.FAILED)
+
+    return click.Command(
+        point.name, callback=fail, add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+        params=[click.Argument(["args"], nargs=-1, type=click.UNPROCESSED)],
+        short_help=f"[unavailable: failed to load {point.value}]",
+        help=f"Unavailable: failed to load {where}: {reason}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
