@@ -5,6 +5,7 @@ own (every query is scoped)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from uuid import UUID
 
 import pytest
@@ -20,6 +21,16 @@ __all__ = ["database_url"]
 @pytest.fixture
 def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgres"
+
+
+@pytest.fixture
+def checkpointer_url(database_url: str, backend: str, tmp_path: Path) -> str:
+    """LangGraph checkpoints beside this module's database: a SQLite file of the test's,
+    or the same Postgres schema (through libpq's search_path)."""
+    if backend == "sqlite":
+        return str(tmp_path / "checkpoints.sqlite")
+    base, _, schema = database_url.partition("?schema=")
+    return f"postgresql://{base.split('://', 1)[1]}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ meanwhile."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -59,13 +58,6 @@ SPEC: dict[str, Any] = {
     "outputs": {"end": "{{ nodes.end }}"},
 }
 
-
-@pytest.fixture
-def checkpointer_url(database_url: str, backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return str(tmp_path / "checkpoints.sqlite")
-    base, _, schema = database_url.partition("?schema=")
-    return f"postgresql://{base.split('://', 1)[1]}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 import copy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -41,13 +40,6 @@ steps = StepsRepository()
 approvals = ApprovalsRepository()
 SECRETS = SecretsRepository(SecretCipher(Fernet.generate_key().decode()))
 
-
-@pytest.fixture
-def checkpointer_url(database_url: str, backend: str, tmp_path: Path) -> str:
-    if backend == "sqlite":
-        return str(tmp_path / "checkpoints.sqlite")
-    base, _, schema = database_url.partition("?schema=")
-    return f"postgresql://{base.split('://', 1)[1]}?options=-csearch_path%3D{schema}"
 
 
 @pytest.fixture
