@@ -131,6 +131,14 @@ class TortoiseRunStore:
                 await self._refuse(record)
         await self._sync_approvals(record)
 
+    async def claim(self, record: RunRecord, expected: str) -> bool:
+        """Compare-and-set on the status the caller read (a resume claiming a paused
+        run): another API or worker process that claimed it first wins."""
+        moved = await Run.filter(id=record.run_id, status=expected).update(**_changes(record))
+        if moved:
+            await self._sync_approvals(record)
+        return bool(moved)
+
     async def _update(self, record: RunRecord) -> None:
         saved = await Run.filter(id=record.run_id, status__in=allowed_sources(record.status)
                                  ).update(**_changes(record))

@@ -3,6 +3,7 @@ runs, gap-free events, the steps log and the approvals inbox, across pauses and 
 
 from __future__ import annotations
 
+import asyncio
 import copy
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -28,7 +29,7 @@ from shared.database.repositories import (
 )
 from shared.database.run_store import TortoiseRunStore
 from shared.security.encryption import SecretCipher
-from workflow_compiler.errors import InvalidResponseError, RunNotFoundError
+from workflow_compiler.errors import InvalidResponseError, RunNotFoundError, RunStateError
 from workflow_compiler.runtime import RunEvent, WorkflowRuntime
 from workflow_compiler.runtime.checkpointers import open_checkpointer
 from workflow_compiler.services import RuntimeServices
@@ -385,3 +386,50 @@ async def test_run_limits_used_survive_in_the_service_database(
         result = await runtime.resume(run_id, {"by": "u", "decision": "approve"})
     assert result.status == "failed"
     assert result.error is not None and result.error["code"] == "run_limit_exceeded"
+
+
+async def test_two_processes_answering_one_run_at_once_cannot_both_drive_it(
+    runtime: WorkflowRuntime, checkpointer_url: str, alice: UUID,
+) -> None:
+    """Each runtime's lock covers its own process only: the resume's claim (a
+    compare-and-set from paused to running) is what lets exactly one answer drive the run.
+    The other is told to try again, and its answer then counts: no response is lost."""
+    spec = {"spec_version": "1", "name": "two-approvers",
+            "nodes": [{"id": "ask", "type": "approval", "question": "Ship?",
+                       "approvers": ["ann", "ben"], "min_approvals": 2},
+                      {"id": "done", "type": "transform", "value": "{{ nodes.ask.decision }}"}],
+            "edges": [{"from": "ask", "port": "approved", "to": "done"}],
+            "outputs": {"decision": "{{ nodes.done | default('none') }}",
+                        "n": "{{ nodes.ask.responses | length }}"}}
+    run_id, _ = await _start(runtime, alice, spec)
+    async with open_checkpointer(checkpointer_url) as one, \
+            open_checkpointer(checkpointer_url) as two:
+        first = WorkflowRuntime(checkpointer=one, store=TortoiseRunStore())
+        second = WorkflowRuntime(checkpointer=two, store=TortoiseRunStore())
+        answers = await asyncio.gather(
+            first.resume(run_id, {"by": "ann", "decision": "approve"}),
+            second.resume(run_id, {"by": "ben", "decision": "approve"}),
+            return_exceptions=True)
+        refused = [a for a in answers if isinstance(a, BaseException)]
+        assert len(refused) == 1 and isinstance(refused[0], RunStateError), answers
+        assert "no longer paused" in str(refused[0]) or "not paused" in str(refused[0])
+        winner = next(a for a in answers if not isinstance(a, BaseException))
+        assert winner.status == "paused"  # one approval of two
+        loser = second if isinstance(answers[1], BaseException) else first
+        who = "ben" if loser is second else "ann"
+        done = await loser.resume(run_id, {"by": who, "decision": "approve"})
+    assert done.status == "completed", done.error
+    assert done.outputs == {"decision": "approved", "n": 2}
+
+
+async def test_a_claim_fails_when_the_run_moved_meanwhile(db: str, alice: UUID) -> None:
+    store = TortoiseRunStore()
+    _, version_id = await _saved(alice, transform_spec())
+    run, _ = await runs.create(alice, version_id=version_id, inputs={})
+    record = (await store.get(run.id))
+    assert record is not None and record.status == "queued"
+    record.status = "running"
+    assert await store.claim(record, "paused") is False  # it is queued, not paused
+    assert (await Run.get(id=run.id)).status == "queued"
+    assert await store.claim(record, "queued") is True
+    assert (await Run.get(id=run.id)).status == "running"

@@ -514,12 +514,18 @@ class WorkflowRuntime:
         # A resumed node runs again from its start; it was already reported as started.
         resumed = {i.node_id for i in record.interrupts}
         if record.status != "running":
-            # A resume: the store shows the run running while it runs (a start's record
-            # is created running), so the drive's outcome is always judged from running.
-            _check_transition(record.status, "running")
+            # A resume claims the run: the store moves it to running only if it is still
+            # what this drive read (paused), so two processes answering the same run at
+            # once cannot both drive it (the per-run lock only covers this process); and
+            # observers see it running while it runs.
+            previous = record.status
+            _check_transition(previous, "running")
             record.status = "running"
             record.interrupts = []
-            await self.store.save(record)
+            if not await self.store.claim(record, previous):
+                raise RunStateError(
+                    f"run {run_id} is no longer {previous}: another answer or process "
+                    "resumed or ended it first; read it again and answer what it waits for")
         record.interrupts = []
         yield make(opening, None, opening_data)
         graph = compiled.with_checkpointer(self.checkpointer, self.memory_store)

@@ -25,6 +25,10 @@ class RunStore(Protocol):
         how the runtime ends every drive, so a run's outcome and the events that led to
         it land together (and cost one write, not several)."""
         ...
+    async def claim(self, record: RunRecord, expected: str) -> bool:
+        """Save ``record`` only if the stored run's status is still ``expected`` (a
+        compare-and-set); False, saving nothing, when someone moved it meanwhile."""
+        ...
     async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]: ...
     async def list(self, status: str | None = None, limit: int = 100) -> list[RunRecord]: ...
     async def close(self) -> None: ...
@@ -58,6 +62,13 @@ class MemoryRunStore:
     async def commit(self, record: RunRecord, events: Iterable[RunEvent]) -> None:
         await self.append_events(events)
         await self.save(record)
+
+    async def claim(self, record: RunRecord, expected: str) -> bool:
+        stored = self._runs.get(record.run_id)
+        if stored is None or stored.status != expected:
+            return False
+        await self.save(record)
+        return True
 
     async def events(self, run_id: str, after_seq: int = 0) -> list[RunEvent]:
         return [e for e in self._events.get(run_id, []) if e.seq > after_seq]
@@ -144,6 +155,14 @@ class SqliteRunStore:
             "UPDATE gw_runs SET status=?, record=? WHERE run_id=?",
             (record.status, record.model_dump_json(), record.run_id),
         )
+
+    async def claim(self, record: RunRecord, expected: str) -> bool:
+        cursor = await self._db.execute(
+            "UPDATE gw_runs SET status=?, record=? WHERE run_id=? AND status=?",
+            (record.status, record.model_dump_json(), record.run_id, expected),
+        )
+        await self._db.commit()
+        return cursor.rowcount == 1
 
     async def _insert_events(self, events: Iterable[RunEvent]) -> bool:
         rows = [(e.run_id, e.seq, e.model_dump_json()) for e in events]
