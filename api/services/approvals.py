@@ -27,7 +27,7 @@ from uuid import UUID
 
 from fastapi import Request
 
-from api.services.runs import TASKS_KEY, check_approver
+from api.services.runs import TASKS_KEY, check_approver, check_not_responded
 from api.services.runs_execution import RunTasks
 from api.services.runs_models import ApprovalOut, ApprovalResponseIn
 from api.state import service_state
@@ -35,10 +35,6 @@ from shared.database.entities import ApprovalInfo, UserInfo
 from shared.database.errors import ConflictError
 from shared.database.repositories import ApprovalsRepository
 from workflow_compiler.runtime.runtime import WorkflowRuntime
-
-
-class AlreadyRespondedError(ConflictError):
-    code = "already_responded"
 
 
 class ApprovalNotPendingError(ConflictError):
@@ -74,8 +70,7 @@ class ApprovalsService:
                 + ": it takes no more responses",
                 details={"approval_status": approval.status})
         check_approver(user.name, approval.approvers)
-        if any(r.by == user.name for r in approval.responses):
-            raise AlreadyRespondedError(f"{user.name!r} has already responded to this approval")
+        check_not_responded(user.name, [r.by for r in approval.responses])
         response = {"by": user.name, "decision": body.decision, "comment": body.comment,
                     "data": body.data}
         await self.tasks.run(approval.owner_id, approval.run_id, self.runtime.resume(

@@ -41,7 +41,7 @@ from api.services.runs_models import (
 )
 from api.state import ServiceState, service_state
 from shared.database.entities import RunInfo, UserInfo
-from shared.database.errors import InvalidArgumentError
+from shared.database.errors import ConflictError, InvalidArgumentError
 from shared.database.repositories import (
     EventsRepository,
     RunsRepository,
@@ -87,6 +87,17 @@ def check_approver(name: str, approvers: builtins.list[str]) -> None:
     if approvers and name not in approvers:
         raise NotAnApproverError(f"{name!r} is not an approver of this approval "
                                  f"(approvers: {', '.join(approvers)})")
+
+
+class AlreadyRespondedError(ConflictError):
+    code = "already_responded"
+
+
+def check_not_responded(name: str, responders: builtins.list[Any]) -> None:
+    """409 ``already_responded`` when ``name`` answered this approval before: the inbox
+    and /resume refuse alike, before the runtime would (as a generic 422)."""
+    if name in responders:
+        raise AlreadyRespondedError(f"{name!r} has already responded to this approval")
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,6 +380,9 @@ def _as_responder(user: UserInfo, run: RunInfo, interrupt_id: str | None, respon
             f"an approval response is given by the caller ({user.name!r}), not {by!r}")
     approvers = pending[0].payload.get("approvers")
     check_approver(user.name, [str(a) for a in approvers] if isinstance(approvers, list) else [])
+    earlier = pending[0].payload.get("responses")
+    check_not_responded(user.name, [r.get("by") for r in earlier if isinstance(r, dict)]
+                        if isinstance(earlier, list) else [])
     return {**response, "by": user.name}
 
 

@@ -134,6 +134,24 @@ async def test_an_owner_outside_the_approvers_is_refused_alike_on_both_paths(
     assert (await alice.client.get(f"/v1/runs/{run['id']}")).json()["status"] == "paused"
 
 
+async def test_a_second_answer_is_refused_alike_on_both_paths(
+        alice: Caller, bob: Caller) -> None:
+    """Through /resume as through the inbox: 409 ``already_responded``, the run paused."""
+    run = await _paused(alice, approval_spec([alice.user.name, bob.user.name],
+                                             min_approvals=2))
+    url = f"/v1/runs/{run['id']}/resume"
+    first = await alice.client.post(url, json={"response": {"decision": "approve"}})
+    assert first.status_code == 200, first.text
+    assert first.json()["status"] == "paused"
+    assert_problem(await alice.client.post(url, json={"response": {"decision": "approve"}}),
+                   409, "already_responded")
+    [approval] = (await alice.client.get("/v1/approvals")).json()
+    assert_problem(await alice.client.post(f"/v1/approvals/{approval['id']}/responses",
+                                           json={"decision": "approve"}),
+                   409, "already_responded")
+    assert (await alice.client.get(f"/v1/runs/{run['id']}")).json()["status"] == "paused"
+
+
 async def test_signals_resume_the_waiting_node(alice: Caller, bob: Caller) -> None:
     run = await _paused(alice, signal_spec())
     assert_problem(await alice.client.post(f"/v1/runs/{run['id']}/signals/other",
