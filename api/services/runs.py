@@ -89,6 +89,15 @@ def check_approver(name: str, approvers: builtins.list[str]) -> None:
                                  f"(approvers: {', '.join(approvers)})")
 
 
+def _not_cancellable(run_id: str, status: str) -> RunNotCancellableError:
+    """Says which statuses can be cancelled, as the run status machine has them."""
+    names = [s for s in TRANSITIONS if s in CANCELLABLE]
+    allowed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+    return RunNotCancellableError(
+        f"run {run_id} is {status}: only {allowed} runs can be cancelled",
+        details={"run_status": status, "cancellable": sorted(CANCELLABLE)})
+
+
 class AlreadyRespondedError(ConflictError):
     code = "already_responded"
 
@@ -269,16 +278,12 @@ class RunsService:
     async def cancel(self, user: UserInfo, run_id: str) -> RunOut:
         run = await self.runs.get(user.id, run_id)
         if run.status not in CANCELLABLE:
-            raise RunNotCancellableError(
-                f"run {run_id} is {run.status}: only queued, running or paused runs can be "
-                "cancelled", details={"run_status": run.status})
+            raise _not_cancellable(run_id, run.status)
         try:
             await self.tasks.run(user.id, run_id, self.runtime.cancel(run_id))
         except RunStateError as exc:  # it ended meanwhile
             current = await self.runs.get(user.id, run_id)
-            raise RunNotCancellableError(
-                f"run {run_id} is {current.status}: only queued, running or paused runs can "
-                "be cancelled", details={"run_status": current.status}) from exc
+            raise _not_cancellable(run_id, current.status) from exc
         return await self._get(user.id, run_id)
 
     async def resume(self, user: UserInfo, run_id: str, body: ResumeIn) -> Launched:
