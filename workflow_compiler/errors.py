@@ -79,6 +79,12 @@ class NodeExecutionError(GraphwrightError):
         self.retryable = retryable
 
 
+#: Set in a ``NodeExecutionError``'s details when the failure is one that already happened
+#: and was reported before the run paused, met again while a resumed node replays its
+#: saved steps: the runner retries it without a second ``node.retrying`` or extra wait.
+REPLAYED = "replayed"
+
+
 class NodeTimeoutError(NodeExecutionError):
     """A node attempt ran past its ``timeout``."""
 

@@ -10,9 +10,10 @@ the model it was refused when rejected.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from fakes import server_error, text, tool_calls
+from fakes import Usage, hang, server_error, text, tool_calls
 from fixtures_llm import PROVIDERS, Case, dumped, of_type, provider_case
 
 from workflow_compiler.llm.tool_adapters import needs_approval
@@ -111,3 +112,58 @@ async def test_a_retry_after_an_approval_asks_again_for_its_own_calls(case: Case
             if "tool_call" in e.data] == []
     assert [e.data["tool_call"]["args"] for e in of_type(third, "node.skipped")] == [
         {"city": "Oslo"}]
+    # The resumed node replays the first attempt up to its failure, then the retry: the
+    # last call continues the retry's conversation, not the first attempt's.
+    requests = case.generation_requests()
+    assert len(requests) == 4
+    assert "Oslo" in dumped(requests[-1].json)
+    assert _mentions(requests[-1], "Paris") == _mentions(requests[0], "Paris")  # the prompt
+    assert "The user refused this call." in dumped(requests[-1].json)
+
+
+async def test_a_timed_out_attempt_after_an_approval_replays_in_order(case: Case) -> None:
+    """An attempt cut short by the node's timeout is saved as a failure where it stopped,
+    so the next resume replays it, then the retry, without calling the model again."""
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"})), hang(3),
+                       tool_calls(("weather_now", {"city": "Oslo"})), text("Both sunny."))
+    spec = case.spec(case.llm(tools=["weather.now"], require_approval=["weather.now"],
+                              timeout=1, retry={"max_attempts": 2, "initial_interval": 0.01}))
+
+    paused, _ = await case.run(spec)
+    again, second = await case.resume(paused.run_id, {"by": "a", "decision": "approve"})
+
+    assert again.status == "paused", again.error
+    assert again.interrupts[0].payload["tool_call"]["args"] == {"city": "Oslo"}
+    [retrying] = of_type(second, "node.retrying", "agent")
+    assert retrying.data["error"]["code"] == "node_timeout"
+    done, third = await case.resume(paused.run_id, {"by": "a", "decision": "approve"})
+
+    assert done.status == "completed", done.error
+    assert of_type(third, "node.retrying") == []  # reported once, when it happened
+    ran = [e.data["tool_call"]["args"] for e in of_type(third, "node.started")
+           if "tool_call" in e.data]
+    assert ran == [{"city": "Oslo"}]
+    requests = case.generation_requests()
+    assert len(requests) == 4
+    assert _mentions(requests[-1], "Paris") == _mentions(requests[0], "Paris")
+    assert _mentions(requests[-1], "Oslo") >= 2  # the call and its result
+    assert done.outputs is not None
+
+
+async def test_a_timed_out_attempt_reports_what_it_spent(case: Case) -> None:
+    case.server.script(tool_calls(("weather_now", {"city": "Paris"}), usage=Usage(10, 2)),
+                       hang(3))
+    spec = case.spec(case.llm(tools=["weather.now"], timeout=1, retry={"max_attempts": 1}))
+
+    result, events = await case.run(spec)
+
+    assert result.status == "failed"
+    assert result.error is not None and result.error["code"] == "node_timeout"
+    [failed] = of_type(events, "node.failed", "agent")
+    assert failed.data["usage"] == {"input_tokens": 10, "output_tokens": 2,
+                                    "total_tokens": 12, "model_calls": 1}
+    assert (await case.runtime.get_run(result.run_id)).usage["input_tokens"] == 10
+
+
+def _mentions(request: Any, word: str) -> int:
+    return dumped(request.json).count(word)

@@ -35,6 +35,8 @@ class RunContext:
     #: a direct call instead of LangGraph's custom stream, which costs a hop through the
     #: stream's queue and the consumer per event (about a fifth of a short run)
     sink: Callable[[dict[str, Any]], object] | None = None
+    #: per node task, what its last attempt left for its retry (``llm.steps.task_memo``)
+    task_memos: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
     async def secrets_for(self, names: frozenset[str]) -> dict[str, str]:

@@ -3,7 +3,9 @@
 The policies every node type shares live here, once: ``when``, per-attempt ``timeout``,
 ``retry`` (through LangGraph's ``RetryPolicy``: a failed attempt that may be retried is
 re-raised for it, after the extra wait a ``Retry-After`` asks for, see ``retry_after``;
-the last one is turned into ``on_error``), events (with the usage a failed attempt
+the last one is turned into ``on_error``; a failure met again while a resumed node replays
+its saved steps, ``REPLAYED``, is retried as it was the first time, without a second
+event), events (with the usage a failed attempt
 reports) and secret redaction.
 Interrupts (``GraphBubbleUp``) always pass straight through.
 """
@@ -33,6 +35,7 @@ from workflow_compiler.compiler.plan import (
 from workflow_compiler.compiler.retry_after import extra_wait
 from workflow_compiler.compiler.state import DROP, LIVE_OUT
 from workflow_compiler.errors import (
+    REPLAYED,
     ErrorInfo,
     ExpressionError,
     GraphwrightError,
@@ -42,6 +45,8 @@ from workflow_compiler.errors import (
 from workflow_compiler.nodes.base import NodeContext, NodeResult
 
 State = Mapping[str, Any]
+#: how much longer than its timeout an executor that keeps its own deadline may run
+DEADLINE_GRACE_S = 0.5
 NOTHING: Command[Any] = Command(update={}, goto=[])
 
 
@@ -287,9 +292,12 @@ class NodeRunner:
         if attempt == 1:
             emit("node.started", plan.id, {"type": plan.node.type_name, "visit": visit})
         started = time.perf_counter()
+        deadline = None if plan.timeout is None \
+            else asyncio.get_running_loop().time() + plan.timeout
         ctx = NodeContext(
             node=plan.node, run_id=context.run_id, scope=scope, services=context.services,
             attempt=attempt, visit=visit, node_path=f"{state.get('path') or ''}{plan.id}",
+            deadline=deadline,
             emit=lambda t, d: emit(t, plan.id, d),
             config={"runtime": runtime, "state": state, "emit_as": emit,
                     "tools": plan.ai_tools, "memory_source": plan.ai_memory},
@@ -302,6 +310,9 @@ class NodeRunner:
         except (NodeExecutionError, ExpressionError) as exc:
             error = _as_node_error(exc)
             usage = error.details.pop("usage", None)  # an attempt's cost: on its event
+            if error.details.pop(REPLAYED, False) and error.retryable \
+                    and plan.retry is not None and attempt < plan.retry.max_attempts:
+                raise RetryableAttempt(error) from exc  # reported when it first happened
             if error.retryable and plan.retry is not None and attempt < plan.retry.max_attempts:
                 emit("node.retrying", plan.id, _with_usage({
                     "attempt": attempt, "max_attempts": plan.retry.max_attempts,
@@ -321,10 +332,16 @@ class NodeRunner:
         return self.finish(state, update, output, result.ports)
 
     async def execute(self, ctx: NodeContext) -> NodeResult:
+        """The executor, bounded by the node's ``timeout``. An executor that keeps the
+        deadline itself (``keeps_deadline``: the llm node, so that a timed-out attempt still
+        reports its tokens and is saved as a step a resume can replay) gets a little longer
+        here, as a backstop for the code between its steps."""
         if self.plan.timeout is None:
             return await self.plan.executor.execute(ctx)
+        grace = DEADLINE_GRACE_S if getattr(self.plan.executor, "keeps_deadline", False) \
+            else 0.0
         try:
-            async with asyncio.timeout(self.plan.timeout):
+            async with asyncio.timeout(self.plan.timeout + grace):
                 return await self.plan.executor.execute(ctx)
         except TimeoutError:
             raise NodeTimeoutError(self.plan.id, self.plan.timeout) from None

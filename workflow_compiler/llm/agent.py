@@ -45,6 +45,7 @@ from workflow_compiler.spec.models import LlmNode
 
 MAX_TOOL_RESULT_CHARS = 50_000
 REFUSED = "The user refused this call."
+ASKED = "interrupts_asked"  # in ``Steps.memo``: the ``interrupt()`` calls of an attempt
 
 
 @dataclass(slots=True)
@@ -81,6 +82,13 @@ class AgentRun:
     secrets: tuple[str, ...] = ()  # scrubbed from error messages
     usage: Usage = field(default_factory=Usage)
     calls_per_tool: dict[str, int] = field(default_factory=dict)
+    #: ``interrupt()`` calls this attempt made, and how many of the first belong to the
+    #: attempt before (see ``approval``)
+    asked: int = 0
+    earlier: int = 0
+
+    def __post_init__(self) -> None:
+        self.earlier = self.steps.memo.get(ASKED, 0) if self.ctx.attempt > 1 else 0
 
     # -- model calls ------------------------------------------------------------------
 
@@ -177,6 +185,8 @@ class AgentRun:
             {"id": bad.get("id") or f"invalid_{i}", "name": bad.get("name") or "unknown",
              "args": bad.get("args"), "error": bad.get("error")}
             for i, bad in enumerate(reply.invalid_tool_calls)]
+        for result in results:  # a call cut short by the node's deadline ends the attempt
+            self._raise_if_failed(result)
         results += [self._unparsable(bad) for bad in unparsable]
         return [ToolMessage(content=r["content"], tool_call_id=c["id"], name=c["name"],
                             status=r["status"])
@@ -200,11 +210,13 @@ class AgentRun:
     def approval(self, call: dict[str, Any]) -> dict[str, Any]:
         """Pause for a person to allow ``call``; returns their checked response.
 
-        A retry of the node (attempt 2 or later) never takes an answer handed back: the
-        answers were given before the attempt began, about the calls of an earlier one,
-        and LangGraph hands them back by position while the retry's model calls are made
-        afresh (it restarts the interrupt count on a retry, not the task count), so an
-        approval of one call would let a different one run. The retry asks again."""
+        LangGraph hands answers back by position and restarts that count on each retry of
+        the node (not its count of saved calls), so a retry's first ``interrupt()`` calls
+        get the answers given to the attempt before, about that attempt's calls: taking
+        one would let a different call run on it. The retry passes over as many answers as
+        the attempt before asked for (``earlier``, left in ``Steps.memo`` for the next
+        attempt) and asks its own questions after them; a replay after a resume
+        counts the same way, so each answer meets the call it was given for."""
         from workflow_compiler.errors import InvalidResponseError
         from workflow_compiler.nodes.human import recorded_approval_response
 
@@ -217,11 +229,12 @@ class AgentRun:
             "max_rejections": 1, "responses": [], "due_at": None, "notify": [],
             "tool_call": call,
         }
-        stale = self.ctx.attempt > 1
         while True:
+            self.asked += 1
+            self.steps.memo[ASKED] = self.asked
             value = interrupt(payload)
-            if stale:
-                continue  # about another attempt's call: the next interrupt() pauses
+            if self.asked <= self.earlier:
+                continue  # about the attempt before's call: ask again
             try:
                 return recorded_approval_response(payload, value)
             except InvalidResponseError:

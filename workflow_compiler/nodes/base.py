@@ -43,6 +43,8 @@ class NodeContext:
     node_path: str = ""  # the node's id qualified by its subgraph path, e.g. "m[2].approve"
     emit: EmitFn = field(default=lambda _type, _data: None)
     config: Mapping[str, Any] = field(default_factory=dict)  # runtime and state, for nesting
+    #: when this attempt's ``timeout`` ends, on the event loop's clock (None: no timeout)
+    deadline: float | None = None
     #: compiled templates of this node's config, shared across runs (see ``render``)
     cache: dict[int, tuple[Any, Any]] = field(default_factory=dict)
 

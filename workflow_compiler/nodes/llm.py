@@ -39,6 +39,9 @@ FINAL_ANSWER_PROMPT = "Now give your final answer in the required structured for
 class LlmExecutor:
     type_name: ClassVar[str] = "llm"
     config_model: ClassVar[type[NodeBase]] = LlmNode
+    #: the node's timeout is kept inside each model and tool call (``Steps``), so a
+    #: timed-out attempt reports its tokens and a resumed one replays in order
+    keeps_deadline: ClassVar[bool] = True
 
     def validate(self, node: NodeBase, ctx: ValidationContext, path: str) -> list[SpecIssue]:
         from workflow_compiler.llm.tool_adapters import exposed_name
@@ -107,7 +110,7 @@ class LlmExecutor:
         from workflow_compiler.llm.memory import has_memory, load_memory, save_memory
         from workflow_compiler.llm.messages import build_input, to_dict
         from workflow_compiler.llm.settings import model_settings
-        from workflow_compiler.llm.steps import Steps
+        from workflow_compiler.llm.steps import Steps, task_memo
         from workflow_compiler.llm.tool_adapters import build_tools
         from workflow_compiler.providers import get_provider
         from workflow_compiler.providers.model_cache import shared_model
@@ -133,12 +136,16 @@ class LlmExecutor:
                 f"could not set up the {provider.label} model: "
                 f"{model_error(exc, provider, secrets=_keys(settings.api_key)).message}",
                 code="llm_invalid_config") from None
+        steps = Steps(durable=may_pause and _in_graph(), attempt=ctx.attempt,
+                      deadline=ctx.deadline, on_deadline=lambda: _timed_out(node),
+                      memo=task_memo(ctx.config.get("runtime")))
         run = AgentRun(ctx=ctx, node=node, provider=provider, model=model,
-                       tools=tools, steps=Steps(durable=may_pause and _in_graph()),
+                       tools=tools, steps=steps,
                        messages=[*system, *history, *turn],
                        secrets=_keys(settings.api_key))
         first_new = len(system) + len(history)
         try:
+            await steps.begin()
             if node.output_schema is not None:
                 output = await self._structured(run, settings)
             else:
@@ -179,6 +186,13 @@ def _json(value: Any) -> str:
     import json
 
     return json.dumps(value, ensure_ascii=False)
+
+
+def _timed_out(node: LlmNode) -> NodeExecutionError:
+    from workflow_compiler.errors import NodeTimeoutError
+    from workflow_compiler.spec.durations import parse_duration
+
+    return NodeTimeoutError(node.id, parse_duration(node.timeout) if node.timeout else 0.0)
 
 
 def _keys(key: str | None) -> tuple[str, ...]:
