@@ -11,11 +11,9 @@ honours before retrying.
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
+from workflow_compiler.compiler.retry_after import retry_after_seconds
 from workflow_compiler.errors import NodeExecutionError
 from workflow_compiler.providers.base import Provider
 
@@ -70,23 +68,6 @@ def _retry_after(exc: BaseException) -> str | None:
             if isinstance(detail, dict) and isinstance(detail.get("retryDelay"), str):
                 return str(detail["retryDelay"])
     return None
-
-
-def retry_after_seconds(value: str) -> float | None:
-    """Seconds to wait from a ``Retry-After`` value: delay seconds (``7``, ``1.5``, also
-    Gemini's ``7s``) or an HTTP-date; None when unreadable. A date in the past is 0."""
-    text = value.strip()
-    try:
-        seconds = float(text.removesuffix("s"))
-    except ValueError:
-        try:
-            when = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
-        seconds = (when - datetime.now(UTC)).total_seconds()
-    return max(0.0, seconds) if math.isfinite(seconds) else None
 
 
 def _text(exc: BaseException, secrets: tuple[str, ...]) -> str:

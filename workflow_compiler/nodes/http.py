@@ -2,8 +2,10 @@
 
 The network rules live in ``workflow_compiler.net``; this module turns the node's config
 into a request (rendering templates), decides which statuses fail and whether a failure is
-worth retrying, and shapes the output. Request headers may hold secrets, so they are never
-put into an error, an event or the output.
+worth retrying (and when: a ``Retry-After`` goes into the error in seconds, which the node
+runner waits for, as it does for the llm node's rate limits), and shapes the output.
+Request headers may hold secrets, so they are never put into an error, an event or the
+output.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote
 
+from workflow_compiler.compiler.retry_after import retry_after_seconds
 from workflow_compiler.errors import NodeExecutionError, SpecIssue
 from workflow_compiler.expressions import is_template
 from workflow_compiler.net.allowlist import AllowList, parse_entry
@@ -282,6 +285,9 @@ def _status_error(response: FetchedResponse) -> NodeExecutionError:
                                "url": where}
     if "retry-after" in response.headers:
         details["retry_after"] = response.headers["retry-after"]
+        seconds = retry_after_seconds(details["retry_after"])
+        if seconds is not None:  # the runner waits this long before the retry
+            details["retry_after_s"] = seconds
     status_line = f"{status} {response.reason}" if response.reason else str(status)
     return NodeExecutionError(f"HTTP {status_line} from {where}", code="http_status",
                               retryable=retryable, details=details)

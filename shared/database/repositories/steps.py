@@ -5,7 +5,8 @@ One step per node execution (per loop pass, per map item, per tool call of an ll
 ``node.failed`` close it, ``node.skipped`` is a step of its own. A node paused by an
 interrupt keeps its open step across the pause (the runtime does not repeat
 ``node.started`` on resume), so the step spans the wait while ``duration_ms`` is the last
-attempt's execution time.
+attempt's execution time. Its ``usage`` is what all its attempts spent (each of
+``node.retrying``, ``node.failed`` and ``node.completed`` reports its own attempt's).
 
 Writes come from the run store only (``apply_events``); reads are scoped to the caller.
 """
@@ -196,6 +197,7 @@ def _new_step(run_id: str, node_id: str, data: Mapping[str, Any],
 def _apply(step: RunStep | StepDraft, kind: str, data: Mapping[str, Any], moment: datetime
            ) -> None:
     attempt = data.get("attempt")
+    step.usage = _add_usage(step.usage, data.get("usage"))
     if kind == "node.retrying":
         step.attempt = (attempt if isinstance(attempt, int) else step.attempt) + 1
         step.error = data.get("error")
@@ -211,14 +213,24 @@ def _apply(step: RunStep | StepDraft, kind: str, data: Mapping[str, Any], moment
         ports = data.get("port")
         step.ports = list(ports) if isinstance(ports, list | tuple) else None
         step.output_summary = summarize_output(data.get("output"))
-        usage = data.get("usage")
-        step.usage = usage if isinstance(usage, dict) and usage else None
     else:  # node.failed; "handled" failures (on_error continue/route) are failures too
         step.status = "failed"
         error = data.get("error")
         step.error = dict(error) if isinstance(error, dict) else {"message": str(error)}
         if data.get("handled"):
             step.error["handled"] = True
+
+
+def _add_usage(total: Any, usage: Any) -> dict[str, int] | None:
+    """``total`` plus one attempt's ``usage``, count by count. Every attempt is paid for
+    (a retried llm call spent its tokens), so a step costs what all its attempts did, as
+    the run's totals count it; None while no attempt has reported a count."""
+    counts = dict(total) if isinstance(total, dict) else {}
+    if isinstance(usage, dict):
+        for key, value in usage.items():
+            if isinstance(value, int) and not isinstance(value, bool):
+                counts[key] = counts.get(key, 0) + value
+    return counts or None
 
 
 def _last_segment(node_id: str) -> str:
