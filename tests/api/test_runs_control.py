@@ -15,6 +15,7 @@ from helpers.api_world import (
     saved_workflow,
     signal_spec,
     sse_events,
+    stepped_transforms,
     three_transforms,
     wait_for_status,
 )
@@ -169,7 +170,7 @@ async def test_signals_resume_the_waiting_node(alice: Caller, bob: Caller) -> No
 
 async def test_checkpoints_list_get_and_fork_into_a_new_run(alice: Caller,
                                                             bob: Caller) -> None:
-    workflow, version = await saved_workflow(alice.user.id, three_transforms())
+    workflow, version = await saved_workflow(alice.user.id, stepped_transforms())
     run = (await alice.client.post(f"/v1/workflows/{workflow.id}/runs",
                                    json={"inputs": {"name": "ivy"}})).json()
     checkpoints = (await alice.client.get(f"/v1/runs/{run['id']}/checkpoints")).json()
@@ -212,7 +213,7 @@ async def test_checkpoints_list_get_and_fork_into_a_new_run(alice: Caller,
 
 
 async def test_an_adhoc_run_forks_with_its_spec(alice: Caller) -> None:
-    run = (await alice.client.post("/v1/runs", json={"spec": three_transforms(),
+    run = (await alice.client.post("/v1/runs", json={"spec": stepped_transforms(),
                                                      "inputs": {"name": "f"}})).json()
     checkpoints = (await alice.client.get(f"/v1/runs/{run['id']}/checkpoints")).json()
     first = next(c for c in checkpoints if c["completed_nodes"] == ["clean", "greet"])

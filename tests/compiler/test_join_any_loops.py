@@ -43,11 +43,15 @@ def counter(node_id: str, **extra: Any) -> dict[str, Any]:
     return t(node_id, {"n": f"{{{{ (nodes.{node_id}.n | default(0)) + 1 }}}}"}, **extra)
 
 
-def chain(prefix: str, length: int, value: Any) -> tuple[list[dict[str, Any]],
-                                                         list[tuple[str, ...]]]:
-    """``prefix1 -> ... -> prefix<length>``, each node outputting ``value``."""
+def chain(prefix: str, length: int, value: Any, *, steps: bool = False
+          ) -> tuple[list[dict[str, Any]], list[tuple[str, ...]]]:
+    """``prefix1 -> ... -> prefix<length>``, each node outputting ``value``. Outside loops
+    a chain of transforms runs in one superstep (``compiler.fusion``); ``steps`` makes it
+    tool nodes (a text ``value``, lower-cased), one superstep each: a slow branch."""
     ids = [f"{prefix}{i}" for i in range(1, length + 1)]
-    return [t(i, value) for i in ids], list(itertools.pairwise(ids))
+    nodes = [{"id": i, "type": "tool", "tool": "text.lower", "args": {"text": value}}
+             if steps else t(i, value) for i in ids]
+    return nodes, list(itertools.pairwise(ids))
 
 
 def outputs_of(events: list[RunEvent], node_id: str) -> list[Any]:
@@ -295,7 +299,7 @@ async def test_join_any_outside_loops_outputs_wait_for_the_slow_branch(
 ) -> None:
     """Outside loops the join still does not wait, but the run does: the outputs are
     evaluated once every node has fired, so they see the slow branch's result."""
-    chain_nodes, chain_edges = chain("s", slow, "slow")
+    chain_nodes, chain_edges = chain("s", slow, "slow", steps=True)
     last = f"s{slow}"
     s = spec(
         [t("init", 0), t("fast", "fast"), *chain_nodes,

@@ -13,6 +13,10 @@ from workflow_compiler.errors import RunNotFoundError, RunStateError
 from workflow_compiler.runtime import RunRecord, WorkflowRuntime
 
 CHAIN = spec([t("a", 1), t("b", "{{ nodes.a + 1 }}")], [("a", "b")], {"b": "{{ nodes.b }}"})
+#: the same shape with a step between its nodes: a tool node is not fused with the transform
+#: after it (``compiler.fusion``), so the history has a checkpoint after ``a``
+STEPPED = spec([{"id": "a", "type": "tool", "tool": "math.add", "args": {"a": 0, "b": 1}},
+                t("b", "{{ nodes.a + 1 }}")], [("a", "b")], {"b": "{{ nodes.b }}"})
 
 
 async def test_concurrent_starts_return_their_own_results() -> None:
@@ -42,7 +46,7 @@ async def test_enqueue_then_start_continues_the_numbering() -> None:
 
 async def test_checkpoint_and_durability() -> None:
     every = WorkflowRuntime()
-    run = await every.start(CHAIN)
+    run = await every.start(STEPPED)
     history = await every.history(run.run_id)
     after_a = next(h for h in history if h["completed_nodes"] == ["a"])
     one = await every.checkpoint(run.run_id, after_a["checkpoint_id"])
@@ -52,9 +56,26 @@ async def test_checkpoint_and_durability() -> None:
         await every.checkpoint(run.run_id, "nope")
 
     at_exit = WorkflowRuntime(durability="exit")
-    quick = await at_exit.start(CHAIN)
+    quick = await at_exit.start(STEPPED)
     assert quick.outputs == {"b": 2}
     assert len(await at_exit.history(quick.run_id)) < len(history)
+
+
+async def test_a_chain_of_transforms_is_one_step_of_the_history() -> None:
+    """Two transforms in a row run as one LangGraph node: one checkpoint for both (there
+    is nothing to resume or fork from between two pure nodes), every event as before."""
+    runtime = WorkflowRuntime()
+    fused = await runtime.start(CHAIN)
+    stepped = await runtime.start(STEPPED)
+
+    assert fused.outputs == stepped.outputs == {"b": 2}
+    fused_history = await runtime.history(fused.run_id)
+    assert len(fused_history) == len(await runtime.history(stepped.run_id)) - 1
+    assert [h["completed_nodes"] for h in fused_history] == [["a", "b"], [], []]
+    assert [h["next"] for h in fused_history] == [[], ["a"], ["__start__"]]  # the head
+    assert [(e.type, e.node_id) for e in await runtime.events(fused.run_id)] == [
+        ("run.started", None), ("node.started", "a"), ("node.completed", "a"),
+        ("node.started", "b"), ("node.completed", "b"), ("run.completed", None)]
 
 
 async def test_processes_opening_a_fresh_postgres_database_at_once(postgres_url: str) -> None:

@@ -56,6 +56,18 @@ def three_transforms(name: str = "three", greeting: str = "Hello") -> dict[str, 
     }
 
 
+def stepped_transforms(name: str = "stepped") -> dict[str, Any]:
+    """``three_transforms`` with tool steps at both ends: no two transforms in a row, so
+    every node is a step of the checkpoint history of its own (a chain of transforms is
+    one, see ``compiler.fusion``), as a fork from between two nodes needs."""
+    spec = three_transforms(name)
+    spec["nodes"][0] = {"id": "clean", "type": "tool", "tool": "text.lower",
+                        "args": {"text": "{{ inputs.name | trim }}"}}
+    spec["nodes"][2] = {"id": "shout", "type": "tool", "tool": "text.upper",
+                        "args": {"text": "{{ nodes.greet.text }}"}}
+    return spec
+
+
 def approval_spec(approvers: list[str], *, min_approvals: int = 1, max_rejections: int = 1,
                   name: str = "needs-approval") -> dict[str, Any]:
     return {

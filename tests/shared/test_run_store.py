@@ -281,7 +281,7 @@ async def test_a_fork_belongs_to_the_parents_owner(
     runtime: WorkflowRuntime, alice: UUID, bob: UUID,
 ) -> None:
     spec = {"spec_version": "1", "name": "two",
-            "nodes": [{"id": "a", "type": "transform", "value": 1},
+            "nodes": [{"id": "a", "type": "tool", "tool": "math.add", "args": {"a": 0, "b": 1}},
                       {"id": "b", "type": "transform", "value": 2}],
             "edges": [{"from": "a", "to": "b"}], "outputs": {"b": "{{ nodes.b }}"}}
     run_id, _ = await _start(runtime, alice, spec)

@@ -108,10 +108,13 @@ class WorkflowCompiler:
     """Validates and compiles specs, keeping the most recent ``max_entries`` by hash."""
 
     def __init__(
-        self, *, context: ValidationContext | None = None, max_entries: int = 256
+        self, *, context: ValidationContext | None = None, max_entries: int = 256,
+        fuse: bool = True,
     ) -> None:
         self.context = context
         self.max_entries = max_entries
+        #: chains of pure nodes as one LangGraph node (``fusion``); off only to compare
+        self.fuse = fuse
         self._cache: OrderedDict[str, CompiledWorkflow] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -146,7 +149,8 @@ class WorkflowCompiler:
         body_output: Any = None,
     ) -> CompiledWorkflow:
         plan = build_plan(spec, topology)
-        builder = lower(plan, lambda node: self._compile_body(spec, node, spec_hash))
+        builder = lower(plan, lambda node: self._compile_body(spec, node, spec_hash),
+                        fuse=self.fuse)
         graph = builder.compile(name=spec.name)
         return CompiledWorkflow(
             spec=spec, spec_hash=spec_hash, topology=topology, plan=plan, graph=graph,

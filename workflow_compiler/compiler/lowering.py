@@ -9,6 +9,7 @@ from langgraph.graph import START, StateGraph
 from langgraph.types import RetryPolicy as LangGraphRetryPolicy
 
 from workflow_compiler.compiler.context import RunContext
+from workflow_compiler.compiler.fusion import FusedRunner, fused_chains
 from workflow_compiler.compiler.maps import (
     MapCollect,
     MapDispatch,
@@ -24,11 +25,22 @@ from workflow_compiler.spec.models import MapNode
 BodyCompiler = Callable[[MapNode], Any]  # returns a CompiledWorkflow for the map body
 
 
-def lower(plan: GraphPlan, compile_body: BodyCompiler) -> StateGraph[Any, Any, Any, Any]:
+def lower(plan: GraphPlan, compile_body: BodyCompiler, *, fuse: bool = True
+          ) -> StateGraph[Any, Any, Any, Any]:
+    """``fuse``: chains of pure nodes run as one LangGraph node (``fusion``); off, every
+    spec node is a LangGraph node of its own (the tests compare both)."""
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(
         WorkflowState, context_schema=RunContext
     )
+    heads = {chain[0]: chain for chain in fused_chains(plan)} if fuse else {}
     for node_id, node_plan in plan.nodes.items():
+        chain = heads.get(node_id)
+        if chain is not None:
+            last = plan.nodes[chain[-1]]
+            builder.add_node(node_id, cast(Any, FusedRunner(
+                tuple(NodeRunner(plan.nodes[member]) for member in chain))),
+                destinations=last.successors)
+            continue
         reports = _round_report(node_plan)
         if isinstance(node_plan.node, MapNode):
             body = compile_body(node_plan.node)
