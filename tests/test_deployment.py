@@ -47,3 +47,18 @@ def test_compose_and_image_commands_exist() -> None:
     assert 'CMD ["graphwright", "serve"]' in dockerfile
     for package in ("workflow_compiler", "api", "worker", "agents", "shared"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_the_server_gets_uvloop_and_httptools() -> None:
+    """uvicorn falls back to asyncio's selector loop and h11 without them, silently; sync
+    runs over HTTP then served about half as many per second (bench/README.md)."""
+    import uvicorn
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:  # never called
+        raise AssertionError
+
+    config = uvicorn.Config(app, loop="auto", http="auto", lifespan="off")
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    factory = config.get_loop_factory()
+    assert factory is not None and factory.__module__.startswith("uvloop")
