@@ -45,7 +45,8 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
         await init_db(settings.database_url, pool_max=settings.database_pool_max)
         stack.push_async_callback(close_db)
         checkpointer = await stack.enter_async_context(
-            open_checkpointer(settings.checkpointer_url))
+            open_checkpointer(settings.checkpointer_url,
+                              pool_max=settings.checkpointer_pool_max))
         memory = await stack.enter_async_context(open_store(settings.checkpointer_url))
         services = RuntimeServices(secrets=OwnerScopedSecrets(settings),
                                    resolver=OwnerScopedResolver())

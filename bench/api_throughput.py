@@ -321,7 +321,8 @@ async def _in_process(env: dict[str, str], workflow_id: str, user_id: str,
     runs, versions = RunsRepository(), VersionsRepository()
     results: dict[str, Any] = {}
     try:
-        async with open_checkpointer(settings.checkpointer_url) as saver:
+        async with open_checkpointer(settings.checkpointer_url,
+                                     pool_max=settings.checkpointer_pool_max) as saver:
             store = TortoiseRunStore()
             runtimes = {}
             for setting in durabilities:

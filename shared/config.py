@@ -58,6 +58,10 @@ class Settings(BaseSettings):
         description="LangGraph checkpointer: 'memory', a SQLite path or a postgresql:// URL. "
         "Default: the database itself on Postgres, else <data_dir>/checkpoints.sqlite",
     )
+    checkpointer_pool_max: int = Field(
+        default=8, ge=1, le=1000,
+        description="Postgres checkpointer: connections (and checkpoint writes in flight) "
+        "per process")
     checkpoint_durability: Literal["sync", "async", "exit"] = Field(
         default="async",
         description="when runs write checkpoints: 'async' (after every step: fork from any "

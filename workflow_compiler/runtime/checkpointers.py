@@ -1,4 +1,8 @@
-"""Checkpointer factory: ``memory``, a SQLite file (the embedded default) or Postgres."""
+"""Checkpointer factory: ``memory``, a SQLite file (the embedded default) or Postgres.
+
+On Postgres the saver is ``BatchedPostgresSaver`` over a connection pool: LangGraph's
+own saver, with its writes committed in groups (``postgres_saver``).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,10 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
 
+#: connections of a Postgres checkpointer's pool (``GRAPHWRIGHT_CHECKPOINTER_POOL_MAX``)
+DEFAULT_POOL_MAX = 8
+
+
 def describe(url: str) -> str:
     if url == "memory":
         return "memory"
@@ -21,18 +29,18 @@ def describe(url: str) -> str:
 
 
 @asynccontextmanager
-async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]:
-    """``memory``, ``postgresql://...``, or a SQLite path (``sqlite:///path`` or plain)."""
+async def open_checkpointer(url: str, *, pool_max: int = DEFAULT_POOL_MAX
+                           ) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    """``memory``, ``postgresql://...``, or a SQLite path (``sqlite:///path`` or plain).
+
+    ``pool_max``: on Postgres, how many connections (and concurrent statements) the saver
+    may use; it opens one and grows on demand."""
     kind = describe(url)
     if kind == "memory":
         yield InMemorySaver()
         return
     if kind == "postgres":
-        from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-
-        async with AsyncPostgresSaver.from_conn_string(url) as saver:
-            async with setup_lock(saver.conn):
-                await saver.setup()
+        async with _postgres_saver(url, pool_max) as saver:
             yield saver
         return
     from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
@@ -42,6 +50,29 @@ async def open_checkpointer(url: str) -> AsyncIterator[BaseCheckpointSaver[Any]]
     async with AsyncSqliteSaver.from_conn_string(str(path)) as saver:
         await saver.setup()
         yield saver
+
+
+@asynccontextmanager
+async def _postgres_saver(url: str, pool_max: int) -> AsyncIterator[BaseCheckpointSaver[Any]]:
+    from psycopg.rows import dict_row
+    from psycopg_pool import AsyncConnectionPool
+
+    from workflow_compiler.runtime.postgres_saver import BatchedPostgresSaver
+
+    # the connection settings AsyncPostgresSaver.from_conn_string uses for its one
+    kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": 0,
+                              "row_factory": dict_row}
+    size = max(1, pool_max)
+    async with AsyncConnectionPool(url, min_size=1, max_size=size, open=False,
+                                   kwargs=kwargs) as pool:
+        saver = BatchedPostgresSaver(pool, concurrency=size)
+        async with pool.connection() as conn:
+            async with setup_lock(conn):
+                await saver.setup()
+        try:
+            yield saver
+        finally:
+            await saver.drain()
 
 
 #: pg_advisory_lock key serialising LangGraph's table set-up ("gw-setup" as an int)
