@@ -15,7 +15,6 @@ from typing import Any
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 
-
 #: connections of a Postgres checkpointer's pool (``GRAPHWRIGHT_CHECKPOINTER_POOL_MAX``)
 DEFAULT_POOL_MAX = 8
 
@@ -66,9 +65,8 @@ async def _postgres_saver(url: str, pool_max: int) -> AsyncIterator[BaseCheckpoi
     async with AsyncConnectionPool(url, min_size=1, max_size=size, open=False,
                                    kwargs=kwargs) as pool:
         saver = BatchedPostgresSaver(pool, concurrency=size)
-        async with pool.connection() as conn:
-            async with setup_lock(conn):
-                await saver.setup()
+        async with pool.connection() as conn, setup_lock(conn):
+            await saver.setup()
         try:
             yield saver
         finally:

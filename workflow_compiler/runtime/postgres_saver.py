@@ -32,8 +32,6 @@ from typing import Any
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
-from psycopg import AsyncConnection
-from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
 
 #: one statement: (query, parameters, executemany?)
@@ -61,7 +59,7 @@ class BatchedPostgresSaver(AsyncPostgresSaver):
     #: groups of writes (one per aput/aput_writes call) per transaction, at most
     BATCH_MAX = 256
 
-    def __init__(self, pool: AsyncConnectionPool[AsyncConnection[DictRow]], *,
+    def __init__(self, pool: AsyncConnectionPool[Any], *,
                  concurrency: int) -> None:
         super().__init__(pool)
         self.lock = asyncio.Semaphore(max(1, concurrency))  # type: ignore[assignment]
@@ -131,11 +129,11 @@ class BatchedPostgresSaver(AsyncPostgresSaver):
     async def _write(self, batch: list[tuple[list[Statement], asyncio.Future[None]]]) -> None:
         try:
             await self._run([statements for statements, _ in batch])
-        except Exception:  # noqa: BLE001 - one write's failure must not fail the others
+        except Exception:
             for statements, done in batch:
                 try:
                     await self._run([statements])
-                except Exception as exc:  # noqa: BLE001 - handed to its caller
+                except Exception as exc:
                     _settle(done, exc)
                 else:
                     _settle(done, None)
@@ -144,15 +142,14 @@ class BatchedPostgresSaver(AsyncPostgresSaver):
             _settle(done, None)
 
     async def _run(self, groups: list[list[Statement]]) -> None:
-        async with self.lock, self._pool.connection() as conn:
-            async with conn.pipeline(), conn.transaction(), \
-                    conn.cursor(binary=True) as cursor:
-                for statements in groups:
-                    for query, params, many in statements:
-                        if many:
-                            await cursor.executemany(query, params)
-                        else:
-                            await cursor.execute(query, params)
+        async with self.lock, self._pool.connection() as conn, conn.pipeline(), \
+                conn.transaction(), conn.cursor(binary=True) as cursor:
+            for statements in groups:
+                for query, params, many in statements:
+                    if many:
+                        await cursor.executemany(query, params)
+                    else:
+                        await cursor.execute(query, params)
 
 
 def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
