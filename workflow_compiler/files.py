@@ -183,6 +183,17 @@ async def resolve_file_inputs(slots: Sequence[FileSlot], inputs: dict[str, Any],
     return resolved
 
 
+def descriptors_in(slots: Sequence[FileSlot], inputs: dict[str, Any]) -> list[FileDescriptor]:
+    """The descriptors resolved inputs hold (a stored run's): what its references meant."""
+    found: list[FileDescriptor] = []
+    for slot in slots:
+        for site in _sites(slot, inputs):
+            value = site.value
+            if isinstance(value, dict) and isinstance(value.get("id"), str):
+                found.append(FileDescriptor(**value))  # type: ignore[typeddict-item]
+    return found
+
+
 def _summary(problems: list[dict[str, Any]]) -> str:
     text = "; ".join(p["message"] for p in problems[:3])
     return text + (f" (and {len(problems) - 3} more)" if len(problems) > 3 else "")

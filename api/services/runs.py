@@ -153,7 +153,7 @@ class RunsService:
         """A run of the workflow's published version (else its latest, or ``version``)."""
         key = _idempotency_key(body.idempotency_key, header_key)
         version = await self.versions.resolve(user.id, workflow_id, body.version)
-        body = await with_file_inputs(self.runtime, user.id, version.spec, body)
+        body = await with_file_inputs(self.runtime, user.id, version.spec, body, key)
         self._check_inputs(version.spec, body.inputs)
         run, created = await self.runs.create(user.id, version=version, inputs=body.inputs,
                                               idempotency_key=key, started=body.mode == "sync")
@@ -164,7 +164,7 @@ class RunsService:
         """A run of an unsaved spec: validated by the compiler (422 lists every problem),
         stored with the run (``RunsRepository.create(spec=...)``)."""
         key = _idempotency_key(body.idempotency_key, header_key)
-        body = await with_file_inputs(self.runtime, user.id, body.spec, body)
+        body = await with_file_inputs(self.runtime, user.id, body.spec, body, key)
         self._check_inputs(body.spec, body.inputs)
         run, created = await self.runs.create(user.id, spec=body.spec, inputs=body.inputs,
                                               idempotency_key=key, started=body.mode == "sync")

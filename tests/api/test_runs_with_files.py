@@ -177,3 +177,29 @@ async def test_a_workflow_without_file_inputs_takes_strings_as_they_are(alice: C
     run = (await alice.client.post("/v1/runs", json={
         "spec": spec, "inputs": {"text": "00000000-0000-0000-0000-000000000000"}})).json()
     assert run["outputs"] == {"said": "00000000-0000-0000-0000-000000000000"}
+
+
+async def test_an_idempotent_repeat_survives_the_deletion_of_its_file(alice: Caller) -> None:
+    report = await upload(alice, "r.csv", b"a,b\n", "text/csv")
+    other = await upload(alice, "o.csv", b"c,d\n", "text/csv")
+    workflow, _ = await saved_workflow(alice.user.id, file_report())
+    url = f"/v1/workflows/{workflow.id}/runs"
+    body = {"inputs": {"report": report["id"]}, "idempotency_key": "upload-7"}
+    first = await alice.client.post(url, json=body)
+    assert first.status_code == 201, first.text
+    assert (await alice.client.delete(f"/v1/files/{report['id']}")).status_code == 204
+
+    # the same request again: the first run, not unknown_file, in any spelling of the id
+    for inputs in (body["inputs"], {"report": report["id"].upper()}):
+        again = await alice.client.post(url, json={**body, "inputs": inputs})
+        assert again.status_code == 200, again.text
+        assert again.json()["id"] == first.json()["id"]
+        assert again.json()["inputs"] == {"report": descriptor(report)}
+    # the same key asking for another (existing) file is a conflict, as without files
+    reused = await alice.client.post(url, json={**body, "inputs": {"report": other["id"]}})
+    assert_problem(reused, 409, "idempotency_key_reused")
+    # the deleted file is gone for any other request
+    fresh = await alice.client.post(url, json={"inputs": {"report": report["id"]},
+                                               "idempotency_key": "upload-8"})
+    assert_problem(fresh, 422, "unknown_file")
+    assert len((await RunsRepository().list(alice.user.id)).items) == 1

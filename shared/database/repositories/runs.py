@@ -117,6 +117,11 @@ class RunsRepository:
     async def get(self, owner_id: UUID, run_id: str) -> RunInfo:
         return run_info(await owned_run(owner_id, run_id))
 
+    async def by_idempotency_key(self, owner_id: UUID, key: str) -> RunInfo | None:
+        """The run an earlier request with this key made, if any."""
+        run = await Run.get_or_none(owner_id=owner_id, idempotency_key=key)
+        return run_info(run) if run is not None else None
+
     async def spec(self, owner_id: UUID, run_id: str) -> dict[str, Any]:
         """The spec the run executes (its own copy, or its version's)."""
         run = await owned_run(owner_id, run_id)
