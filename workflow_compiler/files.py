@@ -15,7 +15,7 @@ import asyncio
 import copy
 import hashlib
 import mimetypes
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Protocol, TypedDict
@@ -181,6 +181,24 @@ async def resolve_file_inputs(slots: Sequence[FileSlot], inputs: dict[str, Any],
     if problems:
         raise UnknownFileError(_summary(problems), details={"errors": problems})
     return resolved
+
+
+def anchor_local_references(slots: Sequence[FileSlot], inputs: dict[str, Any], base: Path,
+                            where: Callable[[tuple[str | int, ...]], bool]) -> dict[str, Any]:
+    """``inputs`` (a copy) where each relative ``@PATH`` at a file input for which
+    ``where(steps)`` holds names a path under ``base`` instead of the working directory:
+    the CLI's references written in an inputs file are relative to that file."""
+    anchored = copy.deepcopy(inputs)
+    for slot in slots:
+        for site in _sites(slot, anchored):
+            value = site.value
+            if not (isinstance(value, str) and value.startswith("@") and len(value) > 1
+                    and where(site.steps)):
+                continue
+            relative = Path(value[1:]).expanduser()
+            if not relative.is_absolute():
+                site.put("@" + str(base / relative))
+    return anchored
 
 
 def descriptors_in(slots: Sequence[FileSlot], inputs: dict[str, Any]) -> list[FileDescriptor]:

@@ -63,6 +63,31 @@ def test_an_inputs_file_takes_at_paths_too(cli: Cli) -> None:
         "path": str((cli.workdir / "data.csv").resolve()), "more": []}
 
 
+def test_paths_in_an_inputs_file_are_relative_to_that_file(cli: Cli) -> None:
+    spec = cli.spec("report", REPORT)
+    kept = cli.workdir / "inputs"
+    kept.mkdir()
+    (kept / "data.csv").write_text("in the inputs file's directory\n")
+    (cli.workdir / "data.csv").write_text("in the working directory\n")  # not this one
+    (cli.workdir / "extra.txt").write_text("given on the command line\n")
+    absolute = (cli.workdir / "abs.txt").resolve()
+    absolute.write_text("named by its absolute path\n")
+    (kept / "in.yaml").write_text(f'doc: "@data.csv"\nmore: ["@data.csv", "@{absolute}"]\n')
+    result = cli("run", str(spec), "--inputs-file", "inputs/in.yaml", "--json")
+    assert result.returncode == 0, result.stderr
+    described = outputs_of(result.stdout)["file"]
+    assert isinstance(described, dict)
+    assert described["path"] == str((kept / "data.csv").resolve())
+    assert described["more"] == ["data.csv", "abs.txt"]  # an absolute path stays as it is
+    # a value set with --input is the working directory's, even over the file's own
+    result = cli("run", str(spec), "--inputs-file", "inputs/in.yaml",
+                 "--input", "doc=@extra.txt", "--json")
+    assert result.returncode == 0, result.stderr
+    described = outputs_of(result.stdout)["file"]
+    assert isinstance(described, dict)
+    assert described["path"] == str((cli.workdir / "extra.txt").resolve())
+
+
 def test_a_missing_file_is_a_clear_error_and_no_run(cli: Cli) -> None:
     spec = cli.spec("report", REPORT)
     missing = cli("run", str(spec), "--input", "doc=@./nowhere/report.pdf")

@@ -3,8 +3,10 @@
 Values are JSON when they parse as JSON (so ``n=3`` is a number and ``tags=["a"]`` a list)
 and plain strings otherwise, so the common case needs no quoting; dotted keys build nested
 objects because shells make typing JSON objects painful. A file input (``"format":
-"file"``) takes ``@PATH``, a local file relative to the working directory, which the run
-sees as its descriptor (``with_local_files``).
+"file"``) takes ``@PATH``, a local file, which the run sees as its descriptor
+(``with_local_files``). A relative path given with ``--input`` is relative to the working
+directory; one written in the inputs file is relative to that file's directory, so an
+inputs file and the files it names can be moved, or used from anywhere, together.
 """
 
 from __future__ import annotations
@@ -72,14 +74,26 @@ def collect_inputs(inputs_file: Path | None, assignments: Iterable[str]) -> dict
     return inputs
 
 
-async def with_local_files(compiler: WorkflowCompiler, spec: object, inputs: dict[str, Any]
-                           ) -> dict[str, Any]:
+async def with_local_files(compiler: WorkflowCompiler, spec: object, inputs: dict[str, Any],
+                           *, inputs_file: Path | None = None,
+                           assignments: Iterable[str] = ()) -> dict[str, Any]:
     """``inputs`` with each file input's ``@PATH`` replaced by the local file's descriptor
-    (``unknown_file`` when there is no such file); the spec is compiled once, here."""
+    (``unknown_file`` when there is no such file); the spec is compiled once, here.
+
+    ``inputs_file`` and ``assignments``: where ``inputs`` came from (``collect_inputs``).
+    A value no assignment set came from the file, and its relative path is the file's."""
     from workflow_compiler.errors import FileInputsError, UnknownFileError
-    from workflow_compiler.files import LocalFiles, resolve_file_inputs
+    from workflow_compiler.files import LocalFiles, anchor_local_references, resolve_file_inputs
 
     slots = compiler.compile(spec).file_slots
+    if slots and inputs_file is not None:
+        assigned = [tuple(a.partition("=")[0].strip().split(".")) for a in assignments]
+
+        def from_file(steps: tuple[str | int, ...]) -> bool:
+            return not any(steps[:len(key)] == key for key in assigned)
+
+        inputs = anchor_local_references(slots, inputs, (Path.cwd() / inputs_file).parent,
+                                         from_file)
     files = LocalFiles(Path.cwd())
     try:
         return await resolve_file_inputs(slots, inputs, files)

@@ -75,7 +75,9 @@ def run(spec: Path, assignments: tuple[str, ...], inputs_file: Path | None,
     with embedded_engine(storage, workflows_dir=directory) as engine:
         run_id = new_run_id()
         runtime = engine.runtime
-        inputs = engine.call(with_local_files(runtime.compiler, raw, inputs))
+        inputs = engine.call(with_local_files(runtime.compiler, raw, inputs,
+                                              inputs_file=inputs_file,
+                                              assignments=assignments))
         session = _session(engine, run_id, json_mode=json_mode, no_prompt=no_prompt,
                            max_wait=max_wait, workflows_dir=hint_dir)
         return session.follow(lambda: drain(runtime.stream(raw, inputs, run_id=run_id)))
