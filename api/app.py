@@ -19,7 +19,7 @@ from api.metrics import HttpMetricsMiddleware, ServiceMetrics
 from api.problems import COMMON_RESPONSES, install_problem_handlers
 from api.routers import ROUTERS
 from api.routers.files import UPLOAD_PATH, upload_limit
-from api.run_owner import OwnerScopedResolver, OwnerScopedSecrets
+from api.run_owner import OwnerScopedFileContents, OwnerScopedResolver, OwnerScopedSecrets
 from api.state import ServiceState
 from shared.config import Settings, get_settings
 from shared.security.key_file import with_embedded_secrets_key
@@ -39,6 +39,8 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
     from workflow_compiler.runtime.runtime import WorkflowRuntime
     from workflow_compiler.runtime.stores import open_store
     from workflow_compiler.services import RuntimeServices
+    from workflow_compiler.tools.file_tools import file_tools
+    from workflow_compiler.tools.registry import default_tool_registry
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     async with AsyncExitStack() as stack:
@@ -48,7 +50,10 @@ async def open_service(settings: Settings) -> AsyncIterator[ServiceState]:
             open_checkpointer(settings.checkpointer_url,
                               pool_max=settings.checkpointer_pool_max))
         memory = await stack.enter_async_context(open_store(settings.checkpointer_url))
-        services = RuntimeServices(secrets=OwnerScopedSecrets(settings),
+        tools = default_tool_registry()
+        for tool in file_tools(OwnerScopedFileContents()):  # the caller's uploads, by id
+            tools.register(tool)
+        services = RuntimeServices(tools=tools, secrets=OwnerScopedSecrets(settings),
                                    resolver=OwnerScopedResolver())
         compiler = WorkflowCompiler(
             context=ValidationContext(tool_names=services.tools.names()))

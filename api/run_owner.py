@@ -10,10 +10,11 @@ which is the safe default.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -54,6 +55,24 @@ class OwnerScopedSecrets:
         except SecretsKeyError:
             return None  # no key configured: no secrets stored either
         return await repository.reveal_for_run(owner, name)
+
+
+@dataclass(slots=True)
+class OwnerScopedFileContents:
+    """A ``FileContents`` over the acting owner's uploads, by the descriptor's id; the
+    bytes' location comes from the database, never from the descriptor."""
+
+    async def locate(self, descriptor: Mapping[str, Any]) -> Path | None:
+        from shared.database.repositories import FilesRepository
+
+        owner, file_id = _owner.get(), descriptor.get("id")
+        if owner is None or not isinstance(file_id, str):
+            return None
+        try:
+            info = await FilesRepository().get(owner, UUID(file_id))
+        except (ValueError, NotFoundError):
+            return None
+        return Path(info.storage_path)
 
 
 @dataclass(slots=True)

@@ -203,3 +203,55 @@ async def test_an_idempotent_repeat_survives_the_deletion_of_its_file(alice: Cal
                                                "idempotency_key": "upload-8"})
     assert_problem(fresh, 422, "unknown_file")
     assert len((await RunsRepository().list(alice.user.id)).items) == 1
+
+
+def reader(spec_name: str = "reader") -> dict[str, Any]:
+    return {"spec_version": "1", "name": spec_name,
+            "inputs": {"type": "object", "required": ["doc"],
+                       "properties": {"doc": {"format": "file"}}},
+            "nodes": [{"id": "read", "type": "tool", "tool": "files.read_text",
+                       "args": {"file": "{{ inputs.doc }}", "max_chars": 12}},
+                      {"id": "rows", "type": "transform",
+                       "value": "{{ nodes.read.text.split('\\n') | length }}"}],
+            "edges": [{"from": "read", "to": "rows"}],
+            "outputs": {"head": "{{ nodes.read.text }}", "more": "{{ nodes.read.truncated }}",
+                        "rows": "{{ nodes.rows }}"}}
+
+
+async def test_a_run_reads_the_text_of_an_uploaded_file(alice: Caller) -> None:
+    data = b"region,revenue\nnorth,125000\nsouth,98000\n"
+    report = await upload(alice, "q3.csv", data, "text/csv")
+    workflow, _ = await saved_workflow(alice.user.id, reader())
+    run = (await alice.client.post(f"/v1/workflows/{workflow.id}/runs",
+                                   json={"inputs": {"doc": report["id"]}})).json()
+    assert run["status"] == "completed", run["error"]
+    assert run["outputs"] == {"head": "region,reven", "more": True, "rows": 1}
+    # deleted meanwhile: a fork or a later run of the same descriptor reads nothing
+    assert (await alice.client.delete(f"/v1/files/{report['id']}")).status_code == 204
+    again = (await alice.client.post("/v1/runs", json={
+        "spec": {**reader("inline"), "inputs": {"type": "object"},
+                 "nodes": [{**reader()["nodes"][0], "args": {"file": descriptor(report)}}],
+                 "edges": [], "outputs": {}}})).json()
+    assert again["status"] == "failed"
+    assert again["error"]["code"] == "tool_error"
+
+
+async def test_another_users_upload_cannot_be_read_by_a_typed_descriptor(
+    alice: Caller, bob: Caller,
+) -> None:
+    """Bob writes Alice's file id, size and sha256 (as if he knew them) into his spec:
+    his run reads only his own uploads, so it gets nothing."""
+    secret = b"alice's numbers"
+    report = await upload(alice, "private.csv", secret, "text/csv")
+    forged = {"spec_version": "1", "name": "forge",
+              "nodes": [{"id": "read", "type": "tool", "tool": "files.read_text",
+                         "args": {"file": descriptor(report)}}],
+              "outputs": {"text": "{{ nodes.read.text }}"}}
+    run = (await bob.client.post("/v1/runs", json={"spec": forged})).json()
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "tool_error"
+    assert "cannot be read" in run["error"]["message"]
+    assert "numbers" not in json.dumps(run)
+    # the same spec is Alice's own file when she runs it
+    mine = (await alice.client.post("/v1/runs", json={"spec": forged})).json()
+    assert mine["outputs"] == {"text": secret.decode()}

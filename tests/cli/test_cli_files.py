@@ -88,6 +88,20 @@ def test_paths_in_an_inputs_file_are_relative_to_that_file(cli: Cli) -> None:
     assert described["path"] == str((cli.workdir / "extra.txt").resolve())
 
 
+def test_a_run_reads_the_local_files_text(cli: Cli) -> None:
+    spec = cli.spec("reader", {
+        "spec_version": "1", "name": "reader",
+        "inputs": {"type": "object", "required": ["doc"],
+                   "properties": {"doc": {"format": "file"}}},
+        "nodes": [{"id": "read", "type": "tool", "tool": "files.read_text",
+                   "args": {"file": "{{ inputs.doc }}"}}],
+        "outputs": {"text": "{{ nodes.read.text }}"}})
+    (cli.workdir / "notes.md").write_text("# notes\nship it\n")
+    result = cli("run", str(spec), "--input", "doc=@notes.md", "--json")
+    assert result.returncode == 0, result.stderr
+    assert outputs_of(result.stdout) == {"text": "# notes\nship it\n"}
+
+
 def test_a_missing_file_is_a_clear_error_and_no_run(cli: Cli) -> None:
     spec = cli.spec("report", REPORT)
     missing = cli("run", str(spec), "--input", "doc=@./nowhere/report.pdf")

@@ -53,6 +53,9 @@ class ToolRegistry:
 
 
 def default_tool_registry() -> ToolRegistry:
+    """The built-in tools, with the file tools reading local descriptors' paths (the
+    service registers its own file tools over them, reading the caller's uploads)."""
     from workflow_compiler.tools.builtins import BUILTIN_TOOLS
+    from workflow_compiler.tools.file_tools import LocalFileContents, file_tools
 
-    return ToolRegistry(list(BUILTIN_TOOLS))
+    return ToolRegistry([*BUILTIN_TOOLS, *file_tools(LocalFileContents())])
