@@ -489,6 +489,39 @@ async def test_a_subworkflow_node_is_a_tool_with_its_inputs_schema(case: Case) -
     assert result.outputs["out"]["text"] == "Sunny."  # type: ignore[index]
 
 
+async def test_a_subworkflow_tool_takes_the_runs_files_by_id(case: Case) -> None:
+    """The child's file input is a string the model fills with the id of a file the
+    calling run holds; the child gets that file's descriptor. An id the run does not hold
+    is an unknown_file the model is told about."""
+    report = {"id": "f-1", "name": "q3.csv", "content_type": "text/csv", "size": 42,
+              "sha256": "a" * 64, "path": None}
+    child = {"name": "summarise", "description": "Summarise a file",
+             "inputs": {"type": "object", "required": ["doc"],
+                        "properties": {"doc": {"format": "file", "description": "the file"}}},
+             "nodes": [{"id": "s", "type": "transform",
+                        "value": "{{ inputs.doc.name }}: {{ inputs.doc.size }} bytes"}],
+             "outputs": {"text": "{{ nodes.s }}"}}
+    case.server.script(tool_calls(("summarise", {"doc": "f-1"}),
+                                  ("summarise", {"doc": "f-404"})), text("Done."))
+    spec = {**case.spec(case.llm(prompt="Summarise my file"),
+                        {"id": "summarise", "type": "subworkflow", "spec": child},
+                        edges=[{"from": "summarise", "to": "agent", "kind": "ai_tool"}]),
+            "inputs": {"type": "object", "properties": {"report": {"format": "file"}}}}
+
+    result, events = await case.run(spec, {"report": report})
+
+    assert result.status == "completed", result.error
+    doc = case.offered_tools()["summarise"]["parameters"]["properties"]["doc"]
+    assert doc["type"].lower() == "string"
+    assert doc["description"] == "the file (the id of a file this run holds: q3.csv (id f-1))"
+    done = {e.node_id: e.data for e in of_type(events, "node.completed")}
+    assert done["agent.tools.summarise[1]"]["output"] == {"text": "q3.csv: 42 bytes"}
+    [failed] = of_type(events, "node.failed")
+    assert failed.node_id == "agent.tools.summarise[2]" and failed.data["handled"] is True
+    assert failed.data["error"]["code"] == "unknown_file"
+    assert "no such file 'f-404'" in _request_text(case, 1)
+
+
 async def test_subworkflow_tools_waiting_for_people_pause_together(
         openai_server_keyed: OpenAIServer) -> None:
     child = {"name": "ask", "inputs": {"type": "object", "required": ["what"],

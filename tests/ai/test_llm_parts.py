@@ -16,6 +16,7 @@ from langchain_core.exceptions import ModelAPIError, ModelRateLimitError
 from workflow_compiler.compiler.plan import DEFAULT_RETRY
 from workflow_compiler.errors import NodeExecutionError
 from workflow_compiler.llm.errors import model_error
+from workflow_compiler.llm.tool_files import describe_file_parameters, file_slots, run_files
 from workflow_compiler.nodes.base import ValidationContext
 from workflow_compiler.providers import get_provider, provider_names
 from workflow_compiler.providers.catalog import find_model, list_models
@@ -276,3 +277,24 @@ def test_catalog_matches_snapshots_not_other_versions_and_lists_no_retired_model
     assert anthropic.structured_method(ModelSettings(model="claude-opus-4-1-20250805")) \
         == "function_calling"
     assert all(m["context_window"] >= (m["max_output_tokens"] or 0) for m in list_models())
+
+
+def test_file_inputs_of_a_subworkflow_tool_are_ids_of_the_runs_files() -> None:
+    schema = {"type": "object", "properties": {
+        "doc": {"format": "file"},
+        "more": {"type": "array", "items": {"format": "file", "description": "extra"}},
+        "meta": {"type": "object", "properties": {"cover": {"type": "string",
+                                                            "format": "file"}}}}}
+    held = {"id": "f-1", "name": "a.txt", "content_type": "text/plain", "size": 1,
+            "sha256": "b" * 64, "path": None}
+    # descriptors anywhere in the run's inputs, once each; look-alikes with other keys not
+    files = run_files({"x": [held, {"deep": held}], "y": {**held, "extra": 1}})
+    assert files == [held]
+    described = describe_file_parameters(schema, file_slots(schema), files)
+    note = "the id of a file this run holds: a.txt (id f-1)"
+    assert described["properties"]["doc"] == {"type": "string", "description": note}
+    assert described["properties"]["more"]["items"] == {"type": "string",
+                                                        "description": f"extra ({note})"}
+    assert described["properties"]["meta"]["properties"]["cover"] == {
+        "type": "string", "description": note}
+    assert schema["properties"]["doc"] == {"format": "file"}  # the child's own is untouched

@@ -10,7 +10,7 @@ How the argument schema of an ``ai_tool`` node is derived from its configuration
   the node sets neither ``json`` nor ``body``) and ``path`` (appended to the URL, offered
   when the node's URL ends in ``/``). Method, host, headers and credentials stay the node's.
 * ``subworkflow`` node: the child workflow's ``inputs`` schema without the inputs the
-  node fixes.
+  node fixes; a file input there takes the id of one of the calling run's files.
 
 The model's values are used as given and never rendered as templates, so a model cannot
 make a node evaluate ``{{ secrets.x }}``. Tools are exposed under their node id (registry
@@ -25,6 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from workflow_compiler.errors import NodeExecutionError
+from workflow_compiler.llm.tool_files import (
+    describe_file_parameters,
+    file_slots,
+    resolve_model_files,
+    run_files,
+)
 from workflow_compiler.nodes.base import NodeContext
 from workflow_compiler.nodes.tool import arg_errors, describe_errors
 from workflow_compiler.spec.durations import parse_duration
@@ -155,17 +161,26 @@ async def _subworkflow_node(ctx: NodeContext, node: SubworkflowNode) -> AgentToo
 
     raw = await child_spec(ctx, node)
     fixed = set(node.inputs)
+    # file inputs the model fills take ids of the calling run's files (llm.tool_files)
+    slots = tuple(s for s in file_slots(raw.get("inputs"))
+                  if not (s.steps and s.steps[0] in fixed))
+    files = run_files(ctx.scope.get("inputs")) if slots else []
 
     async def run(call: NodeContext, args: dict[str, Any], label: str) -> Any:
         rendered = call.render(node.inputs)
-        inputs = {**{k: v for k, v in args.items() if k not in fixed},
-                  **(rendered if isinstance(rendered, dict) else {})}
+        given = {k: v for k, v in args.items() if k not in fixed}
+        if slots:
+            given = await resolve_model_files(slots, given, files)
+        inputs = {**given, **(rendered if isinstance(rendered, dict) else {})}
         return (await run_subworkflow(call, node, inputs, label=label)).output
 
     description = node.description or str(raw.get("description") or "") \
         or f"runs the workflow {node.workflow or raw.get('name') or node.id}"
-    return AgentTool(node.id, description, _object(raw.get("inputs"), fixed), "subworkflow",
-                     run, node, can_pause=True)
+    parameters = _object(raw.get("inputs"), fixed)
+    if slots:
+        parameters = describe_file_parameters(parameters, slots, files)
+    return AgentTool(node.id, description, parameters, "subworkflow", run, node,
+                     can_pause=True)
 
 
 async def build_tools(ctx: NodeContext, node: LlmNode) -> dict[str, AgentTool]:
