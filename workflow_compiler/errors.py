@@ -1,13 +1,15 @@
 """One error hierarchy with stable codes, shared by the CLI, the API and the worker.
 
 Callers branch on ``code`` (stable) and show ``message`` (human); nothing downstream
-parses messages.
+parses messages. Every code is listed, with its meaning, in ``error_codes``.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from workflow_compiler.error_codes import check_code
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +21,9 @@ class SpecIssue:
     path: str = ""
     node_id: str | None = None
     hint: str | None = None
+
+    def __post_init__(self) -> None:
+        check_code(self.code)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +38,7 @@ class GraphwrightError(Exception):
         super().__init__(message)
         self.message = message
         self.details = details or {}
+        check_code(self.code)
 
     def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "message": self.message, **self.details}
@@ -75,7 +81,7 @@ class NodeExecutionError(GraphwrightError):
     ) -> None:
         super().__init__(message, details=details)
         if code is not None:
-            self.code = code
+            self.code = code  # a tool's own code passes through: not checked
         self.retryable = retryable
 
 

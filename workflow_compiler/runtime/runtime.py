@@ -26,6 +26,7 @@ from langgraph.types import Command, Durability
 
 from workflow_compiler.compiler.cache import CompiledWorkflow, WorkflowCompiler
 from workflow_compiler.compiler.context import RunContext
+from workflow_compiler.error_codes import check_code
 from workflow_compiler.errors import (
     GraphwrightError,
     InvalidResponseError,
@@ -684,7 +685,7 @@ def _add_usage(totals: dict[str, int], usage: Any) -> None:
 
 
 def _failure(code: str, message: str) -> tuple[str, str, dict[str, Any]]:
-    return ("failed", "run.failed", {"error": {"code": code, "message": message}})
+    return ("failed", "run.failed", {"error": {"code": check_code(code), "message": message}})
 
 
 def _check_transition(current: str, target: str) -> None:
