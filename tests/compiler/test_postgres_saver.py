@@ -5,6 +5,7 @@ bad write fails only its own caller."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from helpers.specs import spec, t
 from langgraph.checkpoint.base import BaseCheckpointSaver, empty_checkpoint
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from workflow_compiler.runtime import WorkflowRuntime
 from workflow_compiler.runtime.checkpointers import open_checkpointer
@@ -120,3 +122,20 @@ def _without_run(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: _without_run(v) for k, v in value.items() if k != "run"}
     return value
+
+
+async def test_a_clone_with_another_allowlist_writes_through_the_same_flusher(
+        postgres_url: str) -> None:
+    """LangGraph may clone a saver (``with_allowlist``) with another serialiser: the clone
+    serialises with its own, and its writes land, grouped, beside the original's."""
+    async with open_checkpointer(postgres_url, pool_max=2) as saver:
+        # what BaseCheckpointSaver.with_allowlist does when the allowlist changes
+        clone = copy.copy(saver)
+        clone.serde = JsonPlusSerializer()
+        threads = [f"clone-{uuid.uuid4().hex[:8]}-{i}" for i in range(10)]
+        await asyncio.gather(*[put(clone if i % 2 else saver, thread, {"i": i})
+                               for i, thread in enumerate(threads)])
+        for i, thread in enumerate(threads):
+            got = await saver.aget_tuple(config(thread))  # type: ignore[arg-type]
+            assert got is not None and got.checkpoint["channel_values"]["state"] == {"i": i}
+    assert transactions(postgres_url, threads) < len(threads)  # grouped across the two

@@ -2,13 +2,17 @@
 
 With ``async`` durability a three-step run makes five writes (three checkpoints, two sets of
 task writes). ``AsyncPostgresSaver`` gives each its own pooled connection, pipeline and
-commit, and on Postgres that fixed cost per write, not the rows, was what separated the
-default durability from ``exit``: 32 concurrent sync runs did about half as many runs per
-second. Here every write still goes through LangGraph's own ``aput``/``aput_writes`` (its
-row layout, serialisation and SQL are unchanged), but the statements they issue are
-recorded instead of executed, queued, and written by one flusher: all that queued while
-the previous group was in flight go out in one transaction over one pipeline. Under load
-a group holds many runs' writes; alone, a write waits for nothing but its own round trip.
+commit, and hands each one's serialisation to a worker thread (``asyncio.to_thread``); on
+Postgres those fixed costs per write, not the rows, were what separated the default
+durability from ``exit``: 32 concurrent sync runs did about half as many runs per second,
+and the thread hops alone cost a fifth of the service path's throughput on two cores.
+
+Here a write's rows are made by LangGraph's own code, its *sync* ``PostgresSaver.put`` /
+``put_writes`` (the same row layout, serialisation and SQL as the async saver), run in the
+calling task on a cursor that records the statements instead of executing them. They are
+queued, and one flusher writes all that queued while the previous group was in flight in
+one transaction over one pipeline. Under load a group holds many runs' writes; alone, a
+write waits for nothing but its own round trip.
 
 Each caller still returns only once its statements are committed, so what LangGraph
 relies on (a checkpoint put has landed when its future resolves, and one thread's puts
@@ -24,35 +28,74 @@ semaphore as wide as the pool.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
-from contextvars import ContextVar
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import ChannelVersions, Checkpoint, CheckpointMetadata
+from langgraph.checkpoint.postgres import PostgresSaver
 from langgraph.checkpoint.postgres.aio import AsyncPostgresSaver
+from langgraph.checkpoint.serde.base import SerializerProtocol
 from psycopg_pool import AsyncConnectionPool
 
 #: one statement: (query, parameters, executemany?)
 Statement = tuple[str, Any, bool]
 
-#: the statements a write would run; set only while our aput/aput_writes call the parent's
-_RECORDING: ContextVar[_Recorder | None] = ContextVar("graphwright_checkpoint_recording",
-                                                      default=None)
-
 
 class _Recorder:
-    """Takes the place of the cursor the parent's write methods execute on."""
+    """Takes the place of the cursor the sync saver's write methods execute on."""
 
     def __init__(self) -> None:
         self.statements: list[Statement] = []
 
-    async def execute(self, query: str, params: Any = None) -> None:
+    def execute(self, query: str, params: Any = None) -> None:
         self.statements.append((query, params, False))
 
-    async def executemany(self, query: str, params_seq: Any) -> None:
+    def executemany(self, query: str, params_seq: Any) -> None:
         self.statements.append((query, list(params_seq), True))
+
+
+class _Statements(PostgresSaver):
+    """LangGraph's sync saver, never connected: its writes become statements, in the
+    calling thread, with no database and no thread hop."""
+
+    def __init__(self, serde: SerializerProtocol) -> None:
+        super().__init__(conn=None, serde=serde)  # type: ignore[arg-type]
+        self._recorder: _Recorder | None = None
+
+    @contextmanager
+    def _cursor(self, *, pipeline: bool = False) -> Iterator[Any]:
+        assert self._recorder is not None, "only while recording"
+        yield self._recorder
+
+    def of_put(self, config: RunnableConfig, checkpoint: Checkpoint,
+               metadata: CheckpointMetadata, new_versions: ChannelVersions,
+               ) -> tuple[RunnableConfig, list[Statement]]:
+        self._recorder = recorder = _Recorder()
+        try:
+            return self.put(config, checkpoint, metadata, new_versions), recorder.statements
+        finally:
+            self._recorder = None
+
+    def of_put_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]],
+                      task_id: str, task_path: str) -> list[Statement]:
+        self._recorder = recorder = _Recorder()
+        try:
+            self.put_writes(config, writes, task_id, task_path)
+            return recorder.statements
+        finally:
+            self._recorder = None
+
+
+@dataclass(slots=True)
+class _Queue:
+    """Writes waiting for the flusher; shared by a saver and its ``with_allowlist`` clones,
+    so they have one flusher between them."""
+
+    pending: list[tuple[list[Statement], asyncio.Future[None]]] = field(default_factory=list)
+    flusher: asyncio.Task[None] | None = None
 
 
 class BatchedPostgresSaver(AsyncPostgresSaver):
@@ -64,44 +107,31 @@ class BatchedPostgresSaver(AsyncPostgresSaver):
         super().__init__(pool)
         self.lock = asyncio.Semaphore(max(1, concurrency))  # type: ignore[assignment]
         self._pool = pool
-        self._queue: list[tuple[list[Statement], asyncio.Future[None]]] = []
-        self._flusher: asyncio.Task[None] | None = None
+        self._queue = _Queue()
+        self._statements = _Statements(self.serde)
 
-    @asynccontextmanager
-    async def _cursor(self, *, pipeline: bool = False) -> AsyncIterator[Any]:
-        recorder = _RECORDING.get()
-        if recorder is not None:
-            yield recorder
-            return
-        async with super()._cursor(pipeline=pipeline) as cursor:
-            yield cursor
+    def _builder(self) -> _Statements:
+        """The statement builder with this saver's serialiser (a ``with_allowlist`` clone
+        has another)."""
+        if self._statements.serde is not self.serde:
+            self._statements = _Statements(self.serde)
+        return self._statements
 
     async def aput(self, config: RunnableConfig, checkpoint: Checkpoint,
                    metadata: CheckpointMetadata, new_versions: ChannelVersions,
                    ) -> RunnableConfig:
-        recorder = _Recorder()
-        token = _RECORDING.set(recorder)
-        try:
-            saved = await super().aput(config, checkpoint, metadata, new_versions)
-        finally:
-            _RECORDING.reset(token)
-        await self._commit(recorder.statements)
+        saved, statements = self._builder().of_put(config, checkpoint, metadata, new_versions)
+        await self._commit(statements)
         return saved
 
     async def aput_writes(self, config: RunnableConfig, writes: Sequence[tuple[str, Any]],
                           task_id: str, task_path: str = "") -> None:
-        recorder = _Recorder()
-        token = _RECORDING.set(recorder)
-        try:
-            await super().aput_writes(config, writes, task_id, task_path)
-        finally:
-            _RECORDING.reset(token)
-        await self._commit(recorder.statements)
+        await self._commit(self._builder().of_put_writes(config, writes, task_id, task_path))
 
     async def drain(self) -> None:
         """Wait until every queued write is committed (before the pool closes)."""
-        while self._flusher is not None and not self._flusher.done():
-            await asyncio.wait([self._flusher])
+        while self._queue.flusher is not None and not self._queue.flusher.done():
+            await asyncio.wait([self._queue.flusher])
 
     # -- the flusher ------------------------------------------------------------------------
 
@@ -109,21 +139,23 @@ class BatchedPostgresSaver(AsyncPostgresSaver):
         if not statements:
             return
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((statements, done))
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._flush(), name="checkpoint-flusher")
+        queue = self._queue
+        queue.pending.append((statements, done))
+        if queue.flusher is None or queue.flusher.done():
+            queue.flusher = asyncio.create_task(self._flush(), name="checkpoint-flusher")
         await done
 
     async def _flush(self) -> None:
-        while self._queue:
-            batch = self._queue[:self.BATCH_MAX]
-            del self._queue[:self.BATCH_MAX]
+        pending = self._queue.pending
+        while pending:
+            batch = pending[:self.BATCH_MAX]
+            del pending[:self.BATCH_MAX]
             try:
                 await self._write(batch)
             except BaseException as exc:  # cancelled (the loop is closing): nobody hangs
-                for _, done in batch + self._queue:
+                for _, done in batch + pending:
                     _settle(done, exc)
-                self._queue.clear()
+                pending.clear()
                 raise
 
     async def _write(self, batch: list[tuple[list[Statement], asyncio.Future[None]]]) -> None:
